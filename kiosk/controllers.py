@@ -1,0 +1,3 @@
+"""Kiosk routes (registered by survey/app.py, the composition root)."""
+
+ROUTES: list = []

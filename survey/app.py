@@ -1,0 +1,108 @@
+"""Composition root: ``create_app(settings)`` builds the Litestar application.
+
+This is the only module of ``survey`` that names ``kiosk`` (to register its routes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from survey.db.engine import make_engine, make_sessionmaker
+from survey.deps import provide_db_session, provide_settings
+from survey.errors import EXCEPTION_HANDLERS
+from survey.settings import Settings
+
+PACKAGE_DIR = Path(__file__).parent
+STATIC_DIR = PACKAGE_DIR / "static"
+
+
+def templates_dir() -> Path:
+    """templates/ at the repository root (editable install) or shipped inside the wheel."""
+    for candidate in (PACKAGE_DIR / "_templates", PACKAGE_DIR.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("templates directory not found")
+
+
+def _route_handlers() -> list:
+    from kiosk.controllers import ROUTES as kiosk_routes
+    from survey.admin.controllers import ROUTES as admin_routes
+    from survey.health import ROUTES as health_routes
+    from survey.receipts.controllers import ROUTES as receipt_routes
+    from survey.responses.controllers import ROUTES as response_routes
+
+    return [
+        *health_routes,
+        *receipt_routes,
+        *response_routes,
+        *admin_routes,
+        *kiosk_routes,
+        create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
+    ]
+
+
+def _session_secret(settings: Settings) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(b"hailong-session:" + settings.secret_key.encode()).digest()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    settings.signing_keys()  # fail fast on a bad key configuration
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = Litestar(
+        route_handlers=_route_handlers(),
+        dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings, sync_to_thread=False)},
+        template_config=TemplateConfig(directory=templates_dir(), engine=JinjaTemplateEngine),
+        middleware=[
+            CookieBackendConfig(
+                secret=_session_secret(settings),
+                key="hl_session",
+                max_age=8 * 3600,
+                httponly=True,
+                secure=settings.secure_cookies,
+                samesite="lax",
+            ).middleware
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="hl_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            exclude=["/api/", "/kiosk/api/", "/schema"],
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Hài Lòng API",
+            version="1.0.0",
+            description="Receipts from one-stop-shop systems, survey responses, kiosk ingest.",
+            path="/schema",
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        lifespan=[lifespan],
+        debug=settings.debug,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    return app

@@ -1,0 +1,92 @@
+"""``hailong`` command line: thin wrappers over the services.
+
+Commands: serve, migrate, demo, create-user, import-units, import-procedures, import-receipts,
+sample, analyze, report.  Each feature registers its commands in ``COMMANDS`` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from survey.settings import Settings
+
+#: name -> (help, add_arguments(parser), run(args, settings) -> exit code)
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, Settings], int]]] = {}
+
+
+def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    """Register ``fn(args, settings) -> int`` as ``hailong <name>``."""
+
+    def wrap(fn: Callable[[argparse.Namespace, Settings], int]):
+        COMMANDS[name] = (help, arguments, fn)
+        return fn
+
+    return wrap
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--demo", action="store_true", help="seed demo data into an empty database and print URLs")
+    p.add_argument("--workers", type=int, default=1)
+
+
+@command("serve", "migrate the database and start the web server", _serve_args)
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from survey.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    if args.demo:
+        from survey.demo import ensure_demo
+
+        ensure_demo(settings, host=args.host, port=args.port)
+    uvicorn.run("survey.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info", access_log=False)
+    return 0
+
+
+@command("migrate", "bring the database schema to the latest version")
+def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from survey.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("database is at the latest schema version")
+    return 0
+
+
+def _load_feature_commands() -> None:
+    """Import the modules that register more commands (kept lazy so `hailong --help` is fast)."""
+    import importlib
+
+    for module in ("survey.demo", "survey.imports.cli", "survey.admin.cli", "survey.campaigns.cli", "kiosk.cli"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module and not module.startswith(exc.name or "\0"):
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_feature_commands()
+    parser = argparse.ArgumentParser(prog="hailong", description="Hài Lòng: citizen-satisfaction surveys and the PAR Index")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, arguments, _fn) in sorted(COMMANDS.items()):
+        arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    _help, _arguments, fn = COMMANDS[args.command]
+    try:
+        return fn(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Database: engine and session setup, typed ORM models (one module per aggregate), Alembic migrations."""

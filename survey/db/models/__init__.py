@@ -1,0 +1,22 @@
+"""All ORM models, imported here so Alembic and the app see one metadata."""
+
+from survey.db.base import Base
+from survey.db.models.accounts import ApiClient, LoginAttempt, User
+from survey.db.models.audit import AuditLog
+from survey.db.models.questionnaires import QuestionnaireVersion
+from survey.db.models.receipts import Receipt
+from survey.db.models.responses import Response
+from survey.db.models.units import Procedure, Unit
+
+__all__ = [
+    "ApiClient",
+    "AuditLog",
+    "Base",
+    "LoginAttempt",
+    "Procedure",
+    "QuestionnaireVersion",
+    "Receipt",
+    "Response",
+    "Unit",
+    "User",
+]

@@ -1,0 +1,51 @@
+"""Responses from every channel (QR, kiosk, expert, campaign), stored through one service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from survey.db.base import Base, BigIntId, JSONType, UTCDateTime, utcnow
+
+RESPONSE_CHANNELS = ("qr", "kiosk", "expert", "campaign", "web", "paper")
+REVIEW_STATUSES = ("accepted", "pending", "rejected")
+
+
+class Response(Base):
+    """One answered questionnaire. ``receipt_id`` is unique: one response per receipt, enforced here."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        CheckConstraint(f"channel IN {RESPONSE_CHANNELS!r}", name="channel"),
+        CheckConstraint(f"review_status IN {REVIEW_STATUSES!r}", name="review_status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    receipt_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("receipts.id", ondelete="RESTRICT"), unique=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id", ondelete="RESTRICT"))
+    questionnaire_id: Mapped[str] = mapped_column(String(40))
+    questionnaire_version: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(10), index=True)
+    #: item id -> 1..5, or 0 for "Không ý kiến / không áp dụng"
+    answers: Mapped[dict[str, int]] = mapped_column(JSONType)
+    overall: Mapped[int | None] = mapped_column(Integer)
+    expectations: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    comment: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(5), default="vi")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: Kiosk: the device's own clock when the answer was given (clock skew is shown on the fleet page)
+    device_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Client-generated UUID for idempotent replay (kiosk offline queue)
+    client_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
+    device_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: Names of the integrity rules that fired; flagged responses are excluded from indices until accepted
+    integrity_flags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    review_status: Mapped[str] = mapped_column(String(10), default="accepted")
+    #: Extra per-channel data without personal data (e.g. campaign stratum and inclusion probability)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

@@ -1,0 +1,80 @@
+"""Languages: Vietnamese first, English available. Babel catalogues and Vietnamese number/date formats.
+
+Templates write their text in Vietnamese inside ``_("...")``; ``survey/locale/en/LC_MESSAGES/messages.po``
+holds the English.  ``pybabel extract -F babel.cfg`` refreshes the template (see README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """msgid -> msgstr for ``lang`` (empty for Vietnamese, the source language)."""
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        cat = read_po(fh, locale=lang)
+    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """A gettext-like ``_``: ``_("Xin chào {name}", name=...)`` formats after translating."""
+    table = catalogue(lang) if lang != DEFAULT_LANGUAGE else {}
+
+    def _(message: str, **kwargs: object) -> str:
+        text = table.get(message, message)
+        return text.format(**kwargs) if kwargs else text
+
+    return _
+
+
+def normalise_language(value: str | None) -> str:
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def fmt_number(value: float | int | None, lang: str, digits: int = 2) -> str:
+    """90.54 -> '90,54' in Vietnamese, '90.54' in English."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale="vi_VN" if lang == "vi" else "en_US")
+
+
+def fmt_percent(share: float | None, lang: str, digits: int = 1) -> str:
+    """0.9054 -> '90,5%' in Vietnamese."""
+    if share is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return format_percent(share, format=pattern, locale="vi_VN" if lang == "vi" else "en_US")
+
+
+def fmt_date(value: date | datetime | None, lang: str, tz: str = "Asia/Ho_Chi_Minh") -> str:
+    """22/11/2026 on Vietnamese pages; 22 Nov 2026 on English pages."""
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(tz)).date() if value.tzinfo else value.date()
+    return format_date(value, "dd/MM/yyyy" if lang == "vi" else "d MMM yyyy", locale="vi_VN" if lang == "vi" else "en_US")
+
+
+def fmt_datetime(value: datetime | None, lang: str, tz: str = "Asia/Ho_Chi_Minh") -> str:
+    """22/11/2026 14:05 (local time of the province)."""
+    if value is None:
+        return "–"
+    local = value.astimezone(ZoneInfo(tz)) if value.tzinfo else value
+    return format_datetime(local, "dd/MM/yyyy HH:mm" if lang == "vi" else "d MMM yyyy HH:mm", locale="vi_VN" if lang == "vi" else "en_US")

@@ -1,0 +1,1 @@
+"""Questionnaires as versioned data files (defs/), validated at load."""

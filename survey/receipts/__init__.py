@@ -1,0 +1,1 @@
+"""Receipts registered by one-stop-shop systems, their signed tokens and QR codes."""

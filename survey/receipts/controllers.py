@@ -1,0 +1,3 @@
+"""HTTP routes of this feature (thin: parse, call the service, render)."""
+
+ROUTES: list = []

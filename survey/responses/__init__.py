@@ -1,0 +1,1 @@
+"""Responses: one service stores answers from every channel (QR, kiosk, expert, campaign)."""

@@ -1,0 +1,144 @@
+"""Settings: one documented list, read from ``HAILONG_*`` environment variables.
+
+Every field below is documented in README.md ("Settings"); a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_SQLITE_PATH = Path("hailong.sqlite3")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"HAILONG_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(f"HAILONG_{name}")
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:  # a clear message naming the variable
+        raise ValueError(f"HAILONG_{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(f"HAILONG_{name}")
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _parse_token_keys(raw: str) -> dict[str, bytes]:
+    """Parse ``kid:hexkey,kid:hexkey`` into {kid: key}."""
+    keys: dict[str, bytes] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        kid, _, hexkey = part.partition(":")
+        if len(kid) != 1 or not kid.isalnum():
+            raise ValueError("HAILONG_TOKEN_KEYS: a key id must be one letter or digit")
+        key = bytes.fromhex(hexkey)
+        if len(key) < 16:
+            raise ValueError("HAILONG_TOKEN_KEYS: keys must be at least 16 bytes (32 hex digits)")
+        keys[kid.upper()] = key
+    return keys
+
+
+def _local_secret(path: Path) -> str:
+    """A per-installation secret kept next to the database, created on first use (development only)."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_hex(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Application settings. Build with :meth:`from_env`; tests pass explicit values."""
+
+    #: SQLAlchemy async URL. Default: an embedded SQLite file ``hailong.sqlite3`` in the working directory.
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}"
+    #: Public base URL printed in QR codes and links, e.g. ``https://hailong.example.gov.vn``.
+    public_url: str = "http://127.0.0.1:8000"
+    #: Secret for session cookies and CSRF (hex, ≥ 32 bytes). Default: generated once into ``.hailong-secret``.
+    secret_key: str = ""
+    #: Token signing keys ``kid:hexkey,...`` (kid is one letter/digit, key ≥ 16 bytes). Default derives from secret_key.
+    token_keys: dict[str, bytes] = field(default_factory=dict)
+    #: Key id used to sign new tokens (must be in token_keys). Default: the first key.
+    token_active_kid: str = ""
+    #: Days a receipt's survey link stays valid after the receipt is registered.
+    token_ttl_days: int = 60
+    #: Maximum failed sign-ins per account and per client address within login_window_seconds.
+    login_max_attempts: int = 5
+    #: Window for counting failed sign-ins, in seconds.
+    login_window_seconds: int = 900
+    #: Maximum length of the optional free-text comment, in characters.
+    comment_max_chars: int = 1000
+    #: Maximum request body in bytes (larger bodies get 413).
+    max_body_bytes: int = 64 * 1024
+    #: Serve the Secure flag on cookies (turn on behind HTTPS).
+    secure_cookies: bool = False
+    #: Debug mode (tracebacks in responses). Never in production.
+    debug: bool = False
+    #: Kiosk: seconds of inactivity before a kiosk returns to its start screen (per-device override possible).
+    kiosk_idle_seconds: int = 20
+    #: Kiosk screening: more than this many ratings ...
+    kiosk_burst_count: int = 5
+    #: ... within this many seconds on one device is a burst.
+    kiosk_burst_seconds: int = 30
+    #: Kiosk screening: opening hours (local time) as ``HH:MM-HH:MM``; ratings outside are flagged.
+    kiosk_opening_hours: str = "07:00-17:30"
+    #: Local time zone of the province (IANA name).
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read every ``HAILONG_*`` variable; unset ones keep the documented default."""
+        database_url = _env("DATABASE_URL", cls.database_url)
+        secret = _env("SECRET_KEY", "")
+        if not secret:
+            secret = _local_secret(Path(_env("SECRET_FILE", ".hailong-secret")))
+        return cls(
+            database_url=database_url,
+            public_url=_env("PUBLIC_URL", cls.public_url).rstrip("/"),
+            secret_key=secret,
+            token_keys=_parse_token_keys(_env("TOKEN_KEYS", "")),
+            token_active_kid=_env("TOKEN_ACTIVE_KID", "").upper(),
+            token_ttl_days=_env_int("TOKEN_TTL_DAYS", cls.token_ttl_days),
+            login_max_attempts=_env_int("LOGIN_MAX_ATTEMPTS", cls.login_max_attempts),
+            login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", cls.login_window_seconds),
+            comment_max_chars=_env_int("COMMENT_MAX_CHARS", cls.comment_max_chars),
+            max_body_bytes=_env_int("MAX_BODY_BYTES", cls.max_body_bytes),
+            secure_cookies=_env_bool("SECURE_COOKIES", cls.secure_cookies),
+            debug=_env_bool("DEBUG", cls.debug),
+            kiosk_idle_seconds=_env_int("KIOSK_IDLE_SECONDS", cls.kiosk_idle_seconds),
+            kiosk_burst_count=_env_int("KIOSK_BURST_COUNT", cls.kiosk_burst_count),
+            kiosk_burst_seconds=_env_int("KIOSK_BURST_SECONDS", cls.kiosk_burst_seconds),
+            kiosk_opening_hours=_env("KIOSK_OPENING_HOURS", cls.kiosk_opening_hours),
+            timezone=_env("TIMEZONE", cls.timezone),
+        )
+
+    def signing_keys(self) -> tuple[str, dict[str, bytes]]:
+        """The active key id and all verification keys; derived from secret_key when none are configured."""
+        import hashlib
+
+        keys = dict(self.token_keys)
+        if not keys:
+            if not self.secret_key:
+                raise ValueError("secret_key is empty: set HAILONG_SECRET_KEY or HAILONG_TOKEN_KEYS")
+            keys = {"A": hashlib.sha256(b"hailong-token-key:" + self.secret_key.encode()).digest()}
+        active = self.token_active_kid or next(iter(keys))
+        if active not in keys:
+            raise ValueError(f"HAILONG_TOKEN_ACTIVE_KID {active!r} is not among HAILONG_TOKEN_KEYS")
+        return active, keys
+
+
+def setting_names() -> list[str]:
+    """The environment variable names of every setting (for the documentation test)."""
+    return [f"HAILONG_{f.name.upper()}" for f in fields(Settings)]
