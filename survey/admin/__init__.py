@@ -1,0 +1,1 @@
+"""Admin: sign-in, users, roles, and the pages of Sở Nội vụ and statisticians."""
