@@ -142,7 +142,9 @@ async def store_response(session: AsyncSession, sub: Submission, *, comment_max_
 async def _resolve_conflict(session: AsyncSession, sub: Submission) -> StoredResponse:
     """After a unique violation: an identical replay is fine; anything else is refused."""
     if sub.client_uuid is not None:
-        existing = await session.scalar(select(Response).where(Response.client_uuid == sub.client_uuid))
+        existing = await session.scalar(
+            select(Response).where(Response.client_uuid == sub.client_uuid).execution_options(populate_existing=True)
+        )
         if existing is not None:
             if _same_content(existing, sub) and existing.receipt_id == sub.receipt_id:
                 return StoredResponse(existing.id, created=False)
