@@ -43,9 +43,10 @@ async def test_stores_version_channel_and_answers(db):
 async def test_second_response_for_a_receipt_is_refused(db):
     unit = await make_unit(db)
     receipt = await make_receipt(db, unit)
-    first = await store_response(db, short(unit.id, receipt_id=receipt.id))
+    unit_id, receipt_id = unit.id, receipt.id
+    first = await store_response(db, short(unit_id, receipt_id=receipt_id))
     with pytest.raises(AlreadyAnswered) as info:
-        await store_response(db, short(unit.id, receipt_id=receipt.id, overall=1))
+        await store_response(db, short(unit_id, receipt_id=receipt_id, overall=1))
     assert info.value.response_id == first.id
     assert await count(db) == 1
 
@@ -80,12 +81,12 @@ async def test_unknown_questionnaire_version(db):
 
 
 async def test_client_uuid_replay_is_idempotent_and_conflicts_are_refused(db):
-    unit = await make_unit(db)
+    unit_id = (await make_unit(db)).id
     cid = str(uuid.uuid4())
     kiosk = dict(questionnaire_id="kiosk", channel="kiosk", answers={"officer": 5}, expectations=[], client_uuid=cid)
-    first = await store_response(db, short(unit.id, **kiosk))
-    again = await store_response(db, short(unit.id, **kiosk))
+    first = await store_response(db, short(unit_id, **kiosk))
+    again = await store_response(db, short(unit_id, **kiosk))
     assert again.id == first.id and not again.created
     with pytest.raises(ConflictingReplay):
-        await store_response(db, short(unit.id, **{**kiosk, "overall": 1}))
+        await store_response(db, short(unit_id, **{**kiosk, "overall": 1}))
     assert await count(db) == 1
