@@ -1,1 +1,42 @@
-"""analysis package."""
+"""Design-based survey estimation (a pure numpy/scipy library reproducing R ``survey`` 4.5).
+
+One design object (:class:`Design`) -> estimator influence values -> one variance engine
+(:mod:`analysis.variance`) -> small frozen results (:mod:`analysis.results`).
+
+>>> import numpy as np, analysis as an
+>>> d = an.Design(weights=np.full(4, 2.0))
+>>> round(an.mean(np.array([1.0, 2.0, 3.0, 4.0]), d).estimate, 2)
+2.5
+"""
+
+from .by import by
+from .calibration import calibrate, poststratify, rake, trim_weights
+from .design import Design
+from .diagnostics import WeightDiagnostics, effective_sample_size, kish_deff, weight_diagnostics
+from .estimators import mean, ratio, total, variance
+from .proportions import proportion
+from .quantiles import quantile
+from .results import ByTable, Estimate, ProportionEstimate, QuantileEstimate
+
+__all__ = [
+    "Design",
+    "Estimate",
+    "ProportionEstimate",
+    "QuantileEstimate",
+    "ByTable",
+    "WeightDiagnostics",
+    "mean",
+    "total",
+    "ratio",
+    "variance",
+    "proportion",
+    "quantile",
+    "by",
+    "poststratify",
+    "rake",
+    "calibrate",
+    "trim_weights",
+    "weight_diagnostics",
+    "kish_deff",
+    "effective_sample_size",
+]
