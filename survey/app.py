@@ -38,6 +38,7 @@ def templates_dir() -> Path:
 def _route_handlers() -> list:
     from kiosk.controllers import ROUTES as kiosk_routes
     from survey.admin.controllers import ROUTES as admin_routes
+    from survey.campaigns.controllers import ROUTES as campaign_routes
     from survey.health import ROUTES as health_routes
     from survey.receipts.controllers import ROUTES as receipt_routes
     from survey.responses.controllers import ROUTES as response_routes
@@ -47,9 +48,16 @@ def _route_handlers() -> list:
         *receipt_routes,
         *response_routes,
         *admin_routes,
+        *campaign_routes,
         *kiosk_routes,
         create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
     ]
+
+
+def _openapi_components():
+    from survey.receipts.auth import OPENAPI_COMPONENTS  # API-key security schemes
+
+    return OPENAPI_COMPONENTS
 
 
 def _session_secret(settings: Settings) -> bytes:
@@ -96,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1.0.0",
             description="Receipts from one-stop-shop systems, survey responses, kiosk ingest.",
             path="/schema",
+            components=[_openapi_components()],
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

@@ -1,3 +1,184 @@
-"""HTTP routes of this feature (thin: parse, call the service, render)."""
+"""HTTP routes of this feature (thin: parse, call the service, render).
 
-ROUTES: list = []
+- POST /api/v1/receipts, POST /api/v1/receipts/batch, GET /api/v1/receipts/{dossier_code} (API key)
+- GET /qr/{token}.svg, GET /qr/{token}.png (public, token-addressed, verified without the database)
+- GET /slip/{token}?size=58|80|a5 (public printable slip)
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey.db.models import ApiClient
+from survey.receipts import qr, services
+from survey.receipts.auth import API_SECURITY, api_key_guard, provide_api_client
+from survey.receipts.schemas import ErrorRead, ReceiptBatch, ReceiptBatchRead, ReceiptCreate, ReceiptRead
+from survey.receipts.tokens import TokenError, TokenExpired
+from survey.settings import Settings
+from survey.web import page
+
+SLIP_SIZES = ("58", "80", "a5")
+_ERRORS = {
+    400: ResponseSpec(ErrorRead, description="Malformed JSON or a field of the wrong type"),
+    401: ResponseSpec(ErrorRead, description="Missing, invalid or revoked API key"),
+    403: ResponseSpec(ErrorRead, description="The API client is restricted to other units"),
+    409: ResponseSpec(ErrorRead, description="The dossier code is registered for another unit"),
+    422: ResponseSpec(ErrorRead, description="Invalid values; `errors` names each field"),
+}
+
+
+def _to_input(item: ReceiptCreate) -> services.ReceiptInput:
+    return services.ReceiptInput(
+        dossier_code=item.dossier_code,
+        unit_code=item.unit_code,
+        received_at=item.received_at,
+        procedure_code=item.procedure_code,
+        appointment_date=item.appointment_date,
+        returned_at=item.returned_at,
+        channel=item.channel,
+        counter=item.counter,
+    )
+
+
+def _read(settings: Settings, r: services.RegisteredReceipt) -> ReceiptRead:
+    return ReceiptRead(
+        dossier_code=r.dossier_code,
+        unit_code=r.unit_code,
+        procedure_code=r.procedure_code,
+        received_at=r.received_at,
+        appointment_date=r.appointment_date,
+        returned_at=r.returned_at,
+        channel=r.channel,
+        counter=r.counter,
+        token=r.token,
+        survey_url=r.survey_url,
+        qr_svg_url=services.public_link(settings, f"/qr/{r.token}.svg"),
+        qr_png_url=services.public_link(settings, f"/qr/{r.token}.png"),
+        slip_url=services.public_link(settings, f"/slip/{r.token}"),
+        expires_on=r.expires_on,
+        created=r.created,
+    )
+
+
+def _http_error(exc: services.ReceiptValidationError) -> HTTPException:
+    if isinstance(exc, services.ReceiptConflict):
+        status, detail = 409, "Dossier code already registered for another unit"
+    elif isinstance(exc, services.ReceiptForbidden):
+        status, detail = 403, "This API client may not register receipts for that unit"
+    else:
+        status, detail = 422, "Invalid receipt data"
+    errors = [{"field": e.path, "message": e.message} for e in exc.errors]
+    return HTTPException(status_code=status, detail=f"{detail}: {errors[0]['field']}: {errors[0]['message']}", extra={"errors": errors})
+
+
+class ReceiptApi(Controller):
+    path = "/api/v1/receipts"
+    tags = ["receipts"]
+    guards = [api_key_guard]
+    security = API_SECURITY
+    dependencies = {"api_client": Provide(provide_api_client, sync_to_thread=False)}
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Register a receipt (idempotent on dossier_code)",
+        description="201 with a new token; 200 with the same token when the dossier code is already registered "
+        "for the same unit; 409 when it is registered for another unit.",
+        responses={200: ResponseSpec(ReceiptRead, description="Already registered: the existing receipt"), **_ERRORS},
+    )
+    async def create(self, data: ReceiptCreate, api_client: ApiClient, db_session: AsyncSession, settings: Settings) -> Response[ReceiptRead]:
+        try:
+            result = await services.register_receipt(db_session, _to_input(data), api_client, settings)
+        except services.ReceiptValidationError as exc:
+            raise _http_error(exc) from None
+        return Response(_read(settings, result), status_code=201 if result.created else 200)
+
+    @post(
+        "/batch",
+        status_code=201,
+        summary="Register up to 500 receipts at once (all or nothing)",
+        description="Every item is validated first; any error rejects the whole batch, with errors named "
+        "`items[i].field`. 201 if any receipt was new, else 200.",
+        responses={200: ResponseSpec(ReceiptBatchRead, description="All were already registered"), **_ERRORS},
+        request_max_body_size=1024 * 1024,
+    )
+    async def batch(self, data: ReceiptBatch, api_client: ApiClient, db_session: AsyncSession, settings: Settings) -> Response[ReceiptBatchRead]:
+        try:
+            results = await services.register_receipts_bulk(db_session, [_to_input(i) for i in data.items], api_client, settings)
+        except services.ReceiptValidationError as exc:
+            raise _http_error(exc) from None
+        created = sum(r.created for r in results)
+        body = ReceiptBatchRead(created=created, existing=len(results) - created, items=[_read(settings, r) for r in results])
+        return Response(body, status_code=201 if created else 200)
+
+    @get(
+        "/{dossier_code:str}",
+        summary="A receipt this client registered",
+        responses={404: ResponseSpec(ErrorRead, description="Unknown code, or registered by another client")},
+    )
+    async def read(self, dossier_code: str, api_client: ApiClient, db_session: AsyncSession, settings: Settings) -> ReceiptRead:
+        result = await services.get_receipt_for_client(db_session, dossier_code, api_client, settings)
+        if result is None:
+            raise NotFoundException(detail=f"No receipt {dossier_code.strip().upper()!r} registered by this API client")
+        return _read(settings, result)
+
+
+def _check_token(settings: Settings, token: str) -> str:
+    try:
+        services.verify_receipt_token(settings, token)
+    except TokenExpired:
+        raise HTTPException(status_code=410, detail="Mã QR này đã hết hạn khảo sát.") from None
+    except TokenError:
+        raise NotFoundException(detail="Mã QR không hợp lệ.") from None
+    return token.strip().upper()
+
+
+@get(
+    "/qr/{name:str}",
+    tags=["qr"],
+    summary="QR code of a receipt's survey link: /qr/{token}.svg or /qr/{token}.png",
+    description="Public and token-addressed; the token is verified without the database. 404 forged, 410 expired.",
+    media_type="image/svg+xml",
+    responses={404: ResponseSpec(ErrorRead, description="Forged token"), 410: ResponseSpec(ErrorRead, description="Expired")},
+)
+async def qr_image(name: str, settings: Settings) -> Response[bytes]:
+    token, dot, ext = name.rpartition(".")
+    if not dot or ext.lower() not in ("svg", "png"):
+        raise NotFoundException(detail="Use /qr/{token}.svg or /qr/{token}.png")
+    token = _check_token(settings, token)
+    url = services.survey_url(settings, token)
+    headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    if ext.lower() == "svg":
+        return Response(qr.svg(url), media_type="image/svg+xml", headers=headers)
+    return Response(qr.png(url), media_type="image/png", headers=headers)
+
+
+@get("/slip/{token:str}", tags=["qr"], summary="Printable receipt slip with the QR code (58 mm, 80 mm or A5)")
+async def slip(
+    request: Request,
+    token: str,
+    db_session: AsyncSession,
+    settings: Settings,
+    size: str = Parameter(query="size", default="80", description="58 | 80 (thermal, mm) | a5"),
+) -> Template:
+    size = size.lower()
+    if size not in SLIP_SIZES:
+        raise HTTPException(status_code=400, detail="size: must be 58, 80 or a5", extra={"errors": [{"field": "size", "message": "must be 58, 80 or a5"}]})
+    token = _check_token(settings, token)
+    try:
+        ctx = await services.slip_context(db_session, settings, token)
+    except LookupError:
+        raise NotFoundException(detail="Không tìm thấy giấy tiếp nhận.") from None
+    ctx["size"] = size
+    ctx["sizes"] = SLIP_SIZES
+    ctx["qr_svg"] = qr.svg_inline(ctx["survey_url"])
+    return page(request, "receipts/slip.html", ctx)
+
+
+ROUTES: list = [ReceiptApi, qr_image, slip]

@@ -1,0 +1,1 @@
+"""CSV imports of units, procedures and receipts (all-or-nothing, one transaction per file)."""

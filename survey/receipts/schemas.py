@@ -1,0 +1,71 @@
+"""API boundary of the receipts feature (msgspec Structs; no ORM imports)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+Channel = Literal["direct", "online", "postal"]
+
+
+class ReceiptCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """A receipt as the one-stop-shop system registers it. No personal data: no names, phones, IDs."""
+
+    dossier_code: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=40,
+            description="Mã hồ sơ, Thông tư 01/2018/TT-VPCP art. 19: V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX",
+            examples=["000.00.01.H01-261122-0001"],
+        ),
+    ]
+    unit_code: Annotated[str, msgspec.Meta(max_length=32, description="Code of a registered unit", examples=["SNV"])]
+    received_at: Annotated[
+        datetime, msgspec.Meta(description="When the dossier was received (ISO 8601; without offset = local time)")
+    ]
+    procedure_code: Annotated[str, msgspec.Meta(max_length=64, description="Code of a registered procedure")] | None = None
+    appointment_date: Annotated[date, msgspec.Meta(description="Ngày hẹn trả kết quả (YYYY-MM-DD)")] | None = None
+    returned_at: datetime | None = None
+    channel: Channel = "direct"
+    counter: Annotated[str, msgspec.Meta(max_length=64, description="Counter (quầy) label")] | None = None
+
+
+class ReceiptRead(msgspec.Struct):
+    dossier_code: str
+    unit_code: str
+    procedure_code: str | None
+    received_at: datetime
+    appointment_date: date | None
+    returned_at: datetime | None
+    channel: str
+    counter: str | None
+    token: Annotated[str, msgspec.Meta(description="Signed survey token (base32, case-insensitive)")]
+    survey_url: Annotated[str, msgspec.Meta(description="Upper-case link to print as QR (alphanumeric mode)")]
+    qr_svg_url: str
+    qr_png_url: str
+    slip_url: str
+    expires_on: Annotated[date, msgspec.Meta(description="Last day the survey link is valid")]
+    created: Annotated[bool, msgspec.Meta(description="False when this dossier code was already registered")]
+
+
+class ReceiptBatch(msgspec.Struct, forbid_unknown_fields=True):
+    items: Annotated[list[ReceiptCreate], msgspec.Meta(min_length=1, max_length=500)]
+
+
+class ReceiptBatchRead(msgspec.Struct):
+    created: int
+    existing: int
+    items: list[ReceiptRead]
+
+
+class FieldErrorRead(msgspec.Struct):
+    field: str
+    message: str
+
+
+class ErrorRead(msgspec.Struct):
+    status_code: int
+    detail: str
+    errors: list[FieldErrorRead] = []
