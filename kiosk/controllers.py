@@ -1,3 +1,241 @@
-"""Kiosk routes (registered by survey/app.py, the composition root)."""
+"""Kiosk routes (registered by survey/app.py, the composition root).
 
-ROUTES: list = []
+Pages: ``/kiosk/enrol``, ``/kiosk/`` (the PWA shell), ``/kiosk/sw.js`` (service worker, scope /kiosk/),
+``/kiosk/manifest.webmanifest``, ``/kiosk/static/<file>``.
+Device API (JSON, CSRF-exempt, ``Authorization: Bearer <device credential>``): ``POST /kiosk/api/enrol``,
+``POST /kiosk/api/responses``, ``POST /kiosk/api/heartbeat``.
+Admin pages (role admin): ``/admin/kiosk/`` (fleet), ``/admin/kiosk/codes``, ``/admin/kiosk/review``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kiosk import screening, services
+from kiosk.schemas import EnrolIn, EnrolOut, HeartbeatIn, HeartbeatOut, SubmissionIn, SubmissionOut
+from survey.admin.controllers import admin_page, redirect_to_login
+from survey.admin.guards import current_user, requires_role
+from survey.db.base import utcnow
+from survey.responses.services import AlreadyAnswered, ConflictingReplay, UnknownQuestionnaire
+from survey.responses.validation import AnswerValidationError
+from survey.settings import Settings
+from survey.web import page
+
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+#: bump with every change of kiosk/static: the service worker's cache name and the heartbeat carry it
+APP_VERSION = "1.0.0"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _http(exc: services.KioskError) -> HTTPException:
+    return HTTPException(
+        status_code=exc.status,
+        detail=exc.message_en,
+        extra={"errors": [{"field": exc.field, "message": exc.message_vi, "message_en": exc.message_en}]},
+    )
+
+
+# --------------------------------------------------------------------------- pages and static files
+
+
+@get("/kiosk/enrol", include_in_schema=False)
+async def enrol_page(request: Request) -> Template:
+    return page(request, "kiosk/enrol.html", {"app_version": APP_VERSION})
+
+
+@get("/kiosk/", include_in_schema=False)
+async def kiosk_shell(request: Request) -> Template:
+    resp = page(request, "kiosk/app.html", {"app_version": APP_VERSION})
+    resp.headers.update({"Cache-Control": "no-cache"})
+    return resp
+
+
+@get("/kiosk/sw.js", include_in_schema=False)
+async def service_worker() -> Response:
+    body = (STATIC_DIR / "sw.js").read_text().replace("__APP_VERSION__", APP_VERSION)
+    return Response(body, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/kiosk/"})
+
+
+@get("/kiosk/manifest.webmanifest", include_in_schema=False)
+async def manifest() -> Response:
+    data = {
+        "name": "Hài Lòng — Đánh giá sự hài lòng",
+        "short_name": "Hài Lòng",
+        "lang": "vi",
+        "start_url": "/kiosk/",
+        "scope": "/kiosk/",
+        "display": "fullscreen",
+        "orientation": "any",
+        "background_color": "#ffffff",
+        "theme_color": "#0b3d91",
+        "icons": [{"src": "/kiosk/static/icon.svg", "sizes": "any", "type": "image/svg+xml"}],
+    }
+    return Response(data, media_type="application/manifest+json")
+
+
+@get("/kiosk/static/{name:str}", include_in_schema=False)
+async def kiosk_static(name: str) -> Response:
+    path = STATIC_DIR / name
+    if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file() or name == "sw.js":
+        raise NotFoundException()
+    return Response(path.read_bytes(), media_type=STATIC_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
+
+
+# --------------------------------------------------------------------------- device API
+
+
+@post("/kiosk/api/enrol", status_code=201, tags=["kiosk"], summary="Enrol a tablet with a one-time code")
+async def api_enrol(data: EnrolIn, db_session: AsyncSession) -> Response[EnrolOut]:
+    try:
+        device, credential = await services.enrol(db_session, data.code)
+    except services.KioskError as exc:
+        raise _http(exc) from None
+    config = await services.device_config(db_session, device)
+    return Response(EnrolOut(credential=credential, config=config), status_code=201, headers=NO_STORE)
+
+
+@post("/kiosk/api/responses", status_code=201, tags=["kiosk"], summary="Submit one kiosk answer (idempotent on client_uuid)")
+async def api_submit(request: Request, data: SubmissionIn, db_session: AsyncSession, settings: Settings) -> Response[SubmissionOut]:
+    try:
+        device = await services.authenticate(db_session, request.headers.get("authorization"))
+        outcome = await services.submit(db_session, device, data, settings)
+    except services.KioskError as exc:
+        raise _http(exc) from None
+    except UnknownQuestionnaire:
+        raise _http(services.InvalidInput("Phiếu khảo sát không tồn tại.", "Unknown questionnaire version.", "questionnaire_version")) from None
+    except AnswerValidationError as exc:
+        raise HTTPException(
+            status_code=422,
+            detail="The answers are not valid.",
+            extra={"errors": [{"field": e.field, "message": e.message_vi, "message_en": e.message_en} for e in exc.errors]},
+        ) from None
+    except ConflictingReplay:
+        raise _http(services.Conflict("Mã câu trả lời đã được dùng cho câu trả lời khác.", "client_uuid was already used for different answers.", "client_uuid")) from None
+    except AlreadyAnswered:
+        raise _http(services.Conflict("Giấy hẹn này đã được đánh giá.", "This receipt has already been rated.", "receipt_token")) from None
+    body = SubmissionOut(id=outcome.stored.id, created=outcome.stored.created, flags=outcome.flags)
+    return Response(body, status_code=201 if outcome.stored.created else 200)
+
+
+@post("/kiosk/api/heartbeat", status_code=200, tags=["kiosk"], summary="Report app version and queue length; get the device's configuration")
+async def api_heartbeat(request: Request, data: HeartbeatIn, db_session: AsyncSession) -> HeartbeatOut:
+    try:
+        device = await services.authenticate(db_session, request.headers.get("authorization"))
+    except services.KioskError as exc:
+        raise _http(exc) from None
+    await services.heartbeat(db_session, device, data.app_version, data.queued, data.device_time)
+    return HeartbeatOut(server_time=utcnow(), config=await services.device_config(db_session, device))
+
+
+# --------------------------------------------------------------------------- admin pages
+
+
+def _actor(request: Request) -> str:
+    user = current_user(request)
+    return user.username if user else "-"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: (v if isinstance(v, str) else "") for k, v in form.items()}
+
+
+@get("/", name="kiosk:fleet")
+async def fleet_page(request: Request, db_session: AsyncSession) -> Template:
+    return admin_page(request, "admin/kiosk_fleet.html", {"devices": await services.fleet(db_session), "now": utcnow()})
+
+
+@post("/devices/{device_id:int}/revoke", name="kiosk:revoke", status_code=303)
+async def revoke_device(request: Request, device_id: int, db_session: AsyncSession) -> Redirect:
+    if not await services.revoke(db_session, device_id, _actor(request)):
+        raise NotFoundException()
+    return Redirect("/admin/kiosk/", status_code=303)
+
+
+async def _codes_context(db_session: AsyncSession, settings: Settings, **extra) -> dict:
+    return {"units": await services.units_for_select(db_session), "codes": await services.recent_codes(db_session),
+            "default_idle": settings.kiosk_idle_seconds, "errors": [], "form": {}, "new_code": None, **extra}
+
+
+@get("/codes", name="kiosk:codes")
+async def codes_page(request: Request, db_session: AsyncSession, settings: Settings) -> Template:
+    return admin_page(request, "admin/kiosk_codes.html", await _codes_context(db_session, settings))
+
+
+@post("/codes", name="kiosk:codes-post", status_code=200)
+async def create_code(request: Request, db_session: AsyncSession, settings: Settings) -> Template:
+    form = await _form(request)
+    try:
+        unit_id = int(form.get("unit_id") or 0)
+        idle = int(form.get("idle_seconds") or settings.kiosk_idle_seconds)
+    except ValueError:
+        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": "idle_seconds", "message": "Vui lòng nhập một số."}])
+        return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=400)
+    try:
+        new = await services.create_enrolment_code(
+            db_session, settings, actor=_actor(request), unit_id=unit_id, counter=form.get("counter", ""),
+            name=form.get("name", ""), exit_pin=form.get("exit_pin", ""), idle_seconds=idle,
+        )
+    except services.KioskError as exc:
+        await db_session.rollback()
+        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": exc.field, "message": exc.message_vi}])
+        return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=400)
+    ctx = await _codes_context(db_session, settings, new_code={"code": new.code, "expires_at": new.expires_at})
+    return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=201)
+
+
+@get("/review", name="kiosk:review")
+async def review_page(request: Request, db_session: AsyncSession) -> Template:
+    status = request.query_params.get("status", "pending")
+    if status not in ("pending", "accepted", "rejected"):
+        status = "pending"
+    return admin_page(request, "admin/kiosk_review.html", {"items": await services.review_queue(db_session, status), "status": status})
+
+
+@post("/review/{response_id:str}", name="kiosk:decide", status_code=303)
+async def decide(request: Request, response_id: str, db_session: AsyncSession) -> Redirect:
+    form = await _form(request)
+    try:
+        await services.decide(db_session, response_id, form.get("decision", ""), _actor(request))
+    except services.InvalidInput as exc:
+        raise HTTPException(status_code=400, detail=exc.message_vi) from None
+    except services.KioskError:
+        raise NotFoundException() from None
+    return Redirect("/admin/kiosk/review", status_code=303)
+
+
+@post("/screen", name="kiosk:screen", status_code=200)
+async def run_screening(request: Request, db_session: AsyncSession, settings: Settings) -> Template:
+    form = await _form(request)
+    try:
+        first = date.fromisoformat(form.get("from", ""))
+        last = date.fromisoformat(form.get("to", "")) if form.get("to") else first
+    except ValueError:
+        raise HTTPException(status_code=400, detail="Ngày không hợp lệ (YYYY-MM-DD).") from None
+    if last < first or last - first > timedelta(days=366):
+        raise HTTPException(status_code=400, detail="Khoảng ngày không hợp lệ (tối đa một năm).")
+    summary = await screening.screen_period(db_session, settings, first, last)
+    from survey import audit
+
+    audit.record(db_session, _actor(request), "kiosk.screen", "kiosk", None, first=first.isoformat(), last=last.isoformat(), flagged=summary.flagged, changed=summary.changed)
+    await db_session.commit()
+    ctx = {"items": await services.review_queue(db_session, "pending"), "status": "pending", "summary": summary}
+    return admin_page(request, "admin/kiosk_review.html", ctx)
+
+
+admin_kiosk_router = Router(
+    path="/admin/kiosk",
+    route_handlers=[fleet_page, revoke_device, codes_page, create_code, review_page, decide, run_screening],
+    guards=[requires_role("admin")],
+    exception_handlers={401: redirect_to_login},
+    include_in_schema=False,
+)
+
+ROUTES: list = [enrol_page, kiosk_shell, service_worker, manifest, kiosk_static, api_enrol, api_submit, api_heartbeat, admin_kiosk_router]

@@ -7,6 +7,7 @@ sample, analyze, report.  Each feature registers its commands in ``COMMANDS`` be
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
@@ -40,6 +41,13 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     from survey.db.migrate import upgrade
 
     upgrade(settings.database_url)
+    if not os.environ.get("HAILONG_PUBLIC_URL"):
+        # links and QR codes point where this server listens unless a public URL is configured
+        from dataclasses import replace
+
+        shown = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        os.environ["HAILONG_PUBLIC_URL"] = f"http://{shown}:{args.port}"
+        settings = replace(settings, public_url=os.environ["HAILONG_PUBLIC_URL"])
     if args.demo:
         from survey.demo import ensure_demo
 

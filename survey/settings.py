@@ -96,32 +96,57 @@ class Settings:
     kiosk_opening_hours: str = "07:00-17:30"
     #: Local time zone of the province (IANA name).
     timezone: str = "Asia/Ho_Chi_Minh"
+    #: Kiosk screening: a counter may get at most ratio% × its receipts that day ...
+    kiosk_receipt_ratio_percent: int = 100
+    #: ... plus this many ratings (people returning for results also rate) before the excess is flagged.
+    kiosk_receipt_slack: int = 2
+    #: Kiosk screening: a device-day needs at least this many ratings to be tested for a skewed distribution ...
+    kiosk_skew_min_count: int = 20
+    #: ... and the rest of its unit that day at least this many (the reference distribution).
+    kiosk_skew_min_reference: int = 20
+    #: ... and is skewed when the total-variation distance between the two is at least this many percent.
+    kiosk_skew_distance_percent: int = 30
+    #: Kiosk screening: this many identical ratings in a row on one device ...
+    kiosk_identical_run: int = 4
+    #: ... each within this many seconds of the previous one is an identical rapid sequence.
+    kiosk_identical_seconds: int = 60
+    #: Hours a kiosk enrolment code stays valid after an admin creates it.
+    kiosk_enrol_code_hours: int = 24
 
     @classmethod
     def from_env(cls) -> Settings:
         """Read every ``HAILONG_*`` variable; unset ones keep the documented default."""
-        database_url = _env("DATABASE_URL", cls.database_url)
+        d = cls()  # defaults (class attributes of a slots dataclass are descriptors, not values)
+        database_url = _env("DATABASE_URL", d.database_url)
         secret = _env("SECRET_KEY", "")
         if not secret:
             secret = _local_secret(Path(_env("SECRET_FILE", ".hailong-secret")))
         return cls(
             database_url=database_url,
-            public_url=_env("PUBLIC_URL", cls.public_url).rstrip("/"),
+            public_url=_env("PUBLIC_URL", d.public_url).rstrip("/"),
             secret_key=secret,
             token_keys=_parse_token_keys(_env("TOKEN_KEYS", "")),
             token_active_kid=_env("TOKEN_ACTIVE_KID", "").upper(),
-            token_ttl_days=_env_int("TOKEN_TTL_DAYS", cls.token_ttl_days),
-            login_max_attempts=_env_int("LOGIN_MAX_ATTEMPTS", cls.login_max_attempts),
-            login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", cls.login_window_seconds),
-            comment_max_chars=_env_int("COMMENT_MAX_CHARS", cls.comment_max_chars),
-            max_body_bytes=_env_int("MAX_BODY_BYTES", cls.max_body_bytes),
-            secure_cookies=_env_bool("SECURE_COOKIES", cls.secure_cookies),
-            debug=_env_bool("DEBUG", cls.debug),
-            kiosk_idle_seconds=_env_int("KIOSK_IDLE_SECONDS", cls.kiosk_idle_seconds),
-            kiosk_burst_count=_env_int("KIOSK_BURST_COUNT", cls.kiosk_burst_count),
-            kiosk_burst_seconds=_env_int("KIOSK_BURST_SECONDS", cls.kiosk_burst_seconds),
-            kiosk_opening_hours=_env("KIOSK_OPENING_HOURS", cls.kiosk_opening_hours),
-            timezone=_env("TIMEZONE", cls.timezone),
+            token_ttl_days=_env_int("TOKEN_TTL_DAYS", d.token_ttl_days),
+            login_max_attempts=_env_int("LOGIN_MAX_ATTEMPTS", d.login_max_attempts),
+            login_window_seconds=_env_int("LOGIN_WINDOW_SECONDS", d.login_window_seconds),
+            comment_max_chars=_env_int("COMMENT_MAX_CHARS", d.comment_max_chars),
+            max_body_bytes=_env_int("MAX_BODY_BYTES", d.max_body_bytes),
+            secure_cookies=_env_bool("SECURE_COOKIES", d.secure_cookies),
+            debug=_env_bool("DEBUG", d.debug),
+            kiosk_idle_seconds=_env_int("KIOSK_IDLE_SECONDS", d.kiosk_idle_seconds),
+            kiosk_burst_count=_env_int("KIOSK_BURST_COUNT", d.kiosk_burst_count),
+            kiosk_burst_seconds=_env_int("KIOSK_BURST_SECONDS", d.kiosk_burst_seconds),
+            kiosk_opening_hours=_env("KIOSK_OPENING_HOURS", d.kiosk_opening_hours),
+            timezone=_env("TIMEZONE", d.timezone),
+            kiosk_receipt_ratio_percent=_env_int("KIOSK_RECEIPT_RATIO_PERCENT", d.kiosk_receipt_ratio_percent),
+            kiosk_receipt_slack=_env_int("KIOSK_RECEIPT_SLACK", d.kiosk_receipt_slack),
+            kiosk_skew_min_count=_env_int("KIOSK_SKEW_MIN_COUNT", d.kiosk_skew_min_count),
+            kiosk_skew_min_reference=_env_int("KIOSK_SKEW_MIN_REFERENCE", d.kiosk_skew_min_reference),
+            kiosk_skew_distance_percent=_env_int("KIOSK_SKEW_DISTANCE_PERCENT", d.kiosk_skew_distance_percent),
+            kiosk_identical_run=_env_int("KIOSK_IDENTICAL_RUN", d.kiosk_identical_run),
+            kiosk_identical_seconds=_env_int("KIOSK_IDENTICAL_SECONDS", d.kiosk_identical_seconds),
+            kiosk_enrol_code_hours=_env_int("KIOSK_ENROL_CODE_HOURS", d.kiosk_enrol_code_hours),
         )
 
     def signing_keys(self) -> tuple[str, dict[str, bytes]]:

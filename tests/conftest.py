@@ -38,6 +38,28 @@ TEST_DATABASE = os.environ.get("HAILONG_TEST_DATABASE", "sqlite")
 CHROMIUM = os.environ.get("HAILONG_CHROMIUM", "/usr/bin/chromium")
 
 
+def run_coroutine(coro) -> None:
+    """Run ``coro`` to completion in a fresh thread with its own event loop.
+
+    Works whether or not an event loop is already running in this thread (Playwright's sync API runs one).
+    """
+    import threading
+
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
 def require(condition: bool, reason: str) -> None:
     """Skip locally when a real part is missing; fail under CI, where nothing may skip."""
     if condition:
@@ -66,7 +88,7 @@ def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
                 await conn.execute(text("CREATE SCHEMA public"))
             await engine.dispose()
 
-        asyncio.run(reset())
+        run_coroutine(reset())
         upgrade(TEST_DATABASE)
         return TEST_DATABASE
     path = tmp_path_factory.mktemp("db") / "template.sqlite3"
@@ -87,7 +109,7 @@ def _truncate_all(url: str) -> None:
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         await engine.dispose()
 
-    asyncio.run(run())
+    run_coroutine(run())
 
 
 @pytest.fixture

@@ -1,3 +1,241 @@
-"""HTTP routes of this feature (thin: parse, call the service, render)."""
+"""HTTP routes of the admin area (thin: parse the form, call the service, render).
 
-ROUTES: list = []
+Sign-in keeps only ``user_id``, ``username`` and ``role`` in the (signed, encrypted) cookie session;
+``survey.admin.guards`` reads them.  Unauthenticated page requests are redirected to the sign-in page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from litestar import Request, Router, get, post
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey import audit
+from survey.admin import services, users
+from survey.admin.guards import ROLE_INCLUDES, current_user, requires_role
+from survey.settings import Settings
+from survey.web import page
+
+LOGIN_PATH = "/admin/login"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def safe_next(value: str | None) -> str:
+    """Only a local path may follow sign-in (no scheme, no host, no ``//`` or backslash tricks)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or "\\" in value:
+        return "/admin"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in value):
+        return "/admin"
+    return value
+
+
+def _user_ctx(request: Request) -> dict[str, Any] | None:
+    user = current_user(request)
+    if user is None:
+        return None
+    return {"id": user.id, "username": user.username, "role": user.role, "is_admin": user.role in ROLE_INCLUDES["admin"]}
+
+
+def admin_page(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200, headers: dict[str, str] | None = None) -> Template:
+    ctx = {"user": _user_ctx(request)}
+    ctx.update(context or {})
+    resp = page(request, template, ctx, status_code=status_code)
+    resp.headers.update({**NO_STORE, **(headers or {})})
+    return resp
+
+
+def redirect_to_login(request: Request, exc: NotAuthorizedException) -> Redirect:
+    """401 from a guard: send people to the sign-in page, remembering where they were going."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    nxt = safe_next(target) if request.method == "GET" else "/admin"
+    return Redirect(f"{LOGIN_PATH}?next={quote(nxt, safe='/')}", status_code=303)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: (v if isinstance(v, str) else "") for k, v in form.items()}
+
+
+def _actor(request: Request) -> str:
+    user = current_user(request)
+    return user.username if user else "-"
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+@get("/login", name="admin:login")
+async def login_form(request: Request) -> Template | Redirect:
+    nxt = safe_next(request.query_params.get("next"))
+    if current_user(request) is not None:
+        return Redirect(nxt, status_code=303)
+    return admin_page(request, "admin/login.html", {"next": nxt, "errors": [], "username": ""})
+
+
+@post("/login", name="admin:login-post", status_code=303)
+async def login(request: Request, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+    form = await _form(request)
+    username, password = form.get("username", "").strip(), form.get("password", "")
+    nxt = safe_next(form.get("next"))
+    errors = []
+    if not username:
+        errors.append({"field": "username", "message": "Vui lòng nhập tên đăng nhập."})
+    if not password:
+        errors.append({"field": "password", "message": "Vui lòng nhập mật khẩu."})
+    if errors:
+        return admin_page(request, "admin/login.html", {"next": nxt, "errors": errors, "username": username}, status_code=400)
+    address = request.client.host if request.client else None
+    try:
+        signed_in = await users.sign_in(db_session, settings, username, password, address)
+    except users.LoginThrottled:
+        minutes = max(1, settings.login_window_seconds // 60)
+        return admin_page(
+            request, "admin/throttled.html", {"minutes": minutes}, status_code=429, headers={"Retry-After": str(settings.login_window_seconds)}
+        )
+    if signed_in is None:
+        errors = [{"field": "username", "message": "Tên đăng nhập hoặc mật khẩu không đúng."}]
+        return admin_page(request, "admin/login.html", {"next": nxt, "errors": errors, "username": username}, status_code=400)
+    request.clear_session()  # a fresh session at every sign-in
+    request.set_session({"user_id": signed_in.user_id, "username": signed_in.username, "role": signed_in.role})
+    return Redirect(nxt, status_code=303)
+
+
+@post("/logout", name="admin:logout", status_code=303)
+async def logout(request: Request, db_session: AsyncSession) -> Redirect:
+    user = current_user(request)
+    if user is not None:
+        audit.record(db_session, user.username, "logout", "user", user.id)
+        await db_session.commit()
+    request.clear_session()
+    return Redirect(LOGIN_PATH, status_code=303)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@get("/", name="admin:dashboard", guards=[requires_role("viewer")])
+async def dashboard(request: Request, db_session: AsyncSession) -> Template:
+    return admin_page(request, "admin/dashboard.html", await services.dashboard(db_session))
+
+
+@get("/units", name="admin:units", guards=[requires_role("viewer")])
+async def units(request: Request, db_session: AsyncSession) -> Template:
+    return admin_page(request, "admin/units.html", {"tree": await services.unit_tree(db_session)})
+
+
+@get("/procedures", name="admin:procedures", guards=[requires_role("viewer")])
+async def procedures(request: Request, db_session: AsyncSession) -> Template:
+    return admin_page(request, "admin/procedures.html", {"fields": await services.procedures_by_field(db_session)})
+
+
+@get("/receipts", name="admin:receipts", guards=[requires_role("viewer")])
+async def receipts(request: Request, db_session: AsyncSession) -> Template:
+    result = await services.receipts_page(db_session, services.page_number(request.query_params.get("page")))
+    return admin_page(request, "admin/receipts.html", {"result": result.as_dict()})
+
+
+@get("/audit", name="admin:audit", guards=[requires_role("admin")])
+async def audit_log(request: Request, db_session: AsyncSession) -> Template:
+    result = await services.audit_page(db_session, services.page_number(request.query_params.get("page")))
+    return admin_page(request, "admin/audit.html", {"result": result.as_dict()})
+
+
+# --------------------------------------------------------------------------- API clients
+
+
+async def _api_clients_page(request: Request, db_session: AsyncSession, errors: list[dict[str, str]] | None = None, form: dict[str, str] | None = None, status_code: int = 200) -> Template:
+    ctx = {"clients": await services.api_clients(db_session), "units": await services.unit_choices(db_session), "errors": errors or [], "form": form or {}}
+    return admin_page(request, "admin/api_clients.html", ctx, status_code=status_code)
+
+
+@get("/api-clients", name="admin:api-clients", guards=[requires_role("admin")])
+async def api_clients(request: Request, db_session: AsyncSession) -> Template:
+    return await _api_clients_page(request, db_session)
+
+
+@post("/api-clients", name="admin:api-clients-create", guards=[requires_role("admin")], status_code=200)
+async def create_api_client(request: Request, db_session: AsyncSession) -> Template:
+    from survey.receipts.clients import create_api_client as create
+
+    form = await _form(request)
+    name = form.get("name", "").strip()
+    unit_raw = form.get("unit_id", "").strip()
+    errors = []
+    if not name:
+        errors.append({"field": "name", "message": "Vui lòng nhập tên hệ thống."})
+    elif len(name) > 255:
+        errors.append({"field": "name", "message": "Tên hệ thống dài tối đa 255 ký tự."})
+    unit_id = None
+    if unit_raw:
+        valid_ids = {u["id"] for u in await services.unit_choices(db_session)}
+        unit_id = int(unit_raw) if unit_raw.isdigit() else None
+        if unit_id not in valid_ids:
+            errors.append({"field": "unit_id", "message": "Đơn vị không hợp lệ."})
+    if errors:
+        return await _api_clients_page(request, db_session, errors, form, status_code=400)
+    client, key = await create(db_session, name, unit_id=unit_id, commit=False)  # committed with its audit entry
+    audit.record(db_session, _actor(request), "api_client.create", "api_client", client.id, name=name, unit_id=unit_id, key_prefix=client.key_prefix)
+    await db_session.commit()
+    return admin_page(request, "admin/api_client_created.html", {"client": {"id": client.id, "name": name, "key_prefix": client.key_prefix}, "key": key}, status_code=201)
+
+
+@post("/api-clients/{client_id:int}/revoke", name="admin:api-clients-revoke", guards=[requires_role("admin")], status_code=303)
+async def revoke_api_client(request: Request, db_session: AsyncSession, client_id: int) -> Redirect:
+    from survey.receipts.clients import revoke_api_client as revoke
+
+    try:
+        found = await revoke(db_session, client_id, commit=False)
+    except LookupError:
+        found = None
+    if found is None:
+        raise NotFoundException("Không tìm thấy hệ thống kết nối này.")
+    audit.record(db_session, _actor(request), "api_client.revoke", "api_client", client_id)
+    await db_session.commit()
+    return Redirect("/admin/api-clients", status_code=303)
+
+
+# --------------------------------------------------------------------------- staff accounts
+
+
+@get("/users", name="admin:users", guards=[requires_role("admin")])
+async def user_list(request: Request, db_session: AsyncSession) -> Template:
+    return admin_page(request, "admin/users.html", {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": [], "form": {}})
+
+
+ROLE_CHOICES = [
+    {"id": "admin", "label": "Quản trị (Sở Nội vụ)"},
+    {"id": "statistician", "label": "Thống kê"},
+    {"id": "viewer", "label": "Chỉ xem"},
+]
+
+
+@post("/users", name="admin:users-create", guards=[requires_role("admin")], status_code=303)
+async def user_create(request: Request, db_session: AsyncSession) -> Template | Redirect:
+    form = await _form(request)
+    try:
+        await users.create_user(db_session, form.get("username", ""), form.get("password", ""), form.get("role", ""), full_name=form.get("full_name", "").strip()[:255], actor=_actor(request))
+    except users.WeakPassword as exc:
+        errors = [{"field": "password", "message": str(exc)}]
+    except users.InvalidUser as exc:
+        errors = [{"field": "role" if "role" in str(exc) else "username", "message": str(exc)}]
+    else:
+        return Redirect("/admin/users", status_code=303)
+    form.pop("password", None)
+    ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": errors, "form": form}
+    return admin_page(request, "admin/users.html", ctx, status_code=400)
+
+
+admin_router = Router(
+    path="/admin",
+    route_handlers=[login_form, login, logout, dashboard, units, procedures, receipts, audit_log, api_clients, create_api_client, revoke_api_client, user_list, user_create],
+    exception_handlers={401: redirect_to_login},
+    include_in_schema=False,
+    tags=["admin"],
+)
+
+ROUTES: list = [admin_router]

@@ -1,0 +1,382 @@
+/* Hài Lòng kiosk: enrolment, the rating screens, idle reset, the IndexedDB outbox and its replay.
+   Vanilla JS, no framework.  Every answer is written to IndexedDB (with a client-generated UUID and
+   the device time) before any network call; the outbox is replayed one answer at a time with
+   exponential backoff; the server is idempotent on the UUID, so a replay after a lost reply is safe. */
+(function () {
+  'use strict';
+  var LS_CRED = 'hl_kiosk_credential', LS_CONFIG = 'hl_kiosk_config';
+  var APP_VERSION = (document.querySelector('meta[name=hl-app-version]') || {}).content || 'dev';
+  var REPLAY_GAP_MS = 200, BACKOFF_MAX_MS = 30000, HEARTBEAT_MS = 60000, THANKS_MS = 5000;
+
+  var T = {
+    vi: { followup: 'Xin cảm ơn! Ông/Bà có muốn đánh giá thêm từng mặt? (không bắt buộc)', send: 'Gửi đánh giá', skip: 'Bỏ qua',
+      thanks: 'Xin cảm ơn Ông/Bà đã đánh giá!', thanks_sub: 'Ý kiến của Ông/Bà giúp chúng tôi phục vụ tốt hơn.', lang: 'English',
+      scan: 'Quét mã QR trên giấy hẹn', scan_help: 'Đưa mã QR trên giấy tiếp nhận hồ sơ vào camera hoặc máy quét.', cancel: 'Hủy',
+      receipt_ok: 'Đã nhận mã giấy hẹn — mời Ông/Bà đánh giá', queued: 'Chờ gửi', exit: 'Thoát', pin: 'Nhập mã PIN để thoát chế độ kiosk',
+      pin_bad: 'Mã PIN không đúng.', back: 'Quay lại kiosk', sync: 'Đồng bộ ngay', unenrol: 'Gỡ đăng ký thiết bị',
+      revoked: 'Thiết bị đã bị thu hồi. Vui lòng liên hệ quản trị viên.', offline: 'Đang ngoại tuyến — câu trả lời được lưu và sẽ gửi sau',
+      rejected: 'Bị từ chối', device: 'Thiết bị', counter: 'Quầy' },
+    en: { followup: 'Thank you! Would you like to rate each aspect too? (optional)', send: 'Send', skip: 'Skip',
+      thanks: 'Thank you for your rating!', thanks_sub: 'Your opinion helps us serve you better.', lang: 'Tiếng Việt',
+      scan: 'Scan the QR code on your receipt', scan_help: 'Hold the QR code on your receipt to the camera or the scanner.', cancel: 'Cancel',
+      receipt_ok: 'Receipt scanned — please rate', queued: 'Queued', exit: 'Exit', pin: 'Enter the PIN to leave kiosk mode',
+      pin_bad: 'Wrong PIN.', back: 'Back to kiosk', sync: 'Sync now', unenrol: 'Unenrol this device',
+      revoked: 'This device has been revoked. Please contact an administrator.', offline: 'Offline — answers are saved and will be sent later',
+      rejected: 'Rejected', device: 'Device', counter: 'Counter' }
+  };
+
+  function $(sel) { return document.querySelector(sel); }
+  function $all(sel) { return Array.prototype.slice.call(document.querySelectorAll(sel)); }
+
+  function uuid4() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join('');
+    return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
+  }
+
+  // ------------------------------------------------------------------ IndexedDB outbox
+  var dbPromise = null;
+  function db() {
+    if (!dbPromise) {
+      dbPromise = new Promise(function (resolve, reject) {
+        var req = indexedDB.open('hailong-kiosk', 1);
+        req.onupgradeneeded = function () {
+          req.result.createObjectStore('outbox', { keyPath: 'client_uuid' });
+          req.result.createObjectStore('rejected', { keyPath: 'client_uuid' });
+        };
+        req.onsuccess = function () { resolve(req.result); };
+        req.onerror = function () { reject(req.error); };
+      });
+    }
+    return dbPromise;
+  }
+  function store(name, mode, fn) {
+    return db().then(function (d) {
+      return new Promise(function (resolve, reject) {
+        var tx = d.transaction(name, mode), st = tx.objectStore(name), out;
+        var r = fn(st);
+        if (r) r.onsuccess = function () { out = r.result; };
+        tx.oncomplete = function () { resolve(out); };
+        tx.onerror = tx.onabort = function () { reject(tx.error); };
+      });
+    });
+  }
+  var outbox = {
+    put: function (item) { return store('outbox', 'readwrite', function (s) { return s.put(item); }); },
+    all: function () { return store('outbox', 'readonly', function (s) { return s.getAll(); }); },
+    del: function (id) { return store('outbox', 'readwrite', function (s) { return s.delete(id); }); },
+    count: function () { return store('outbox', 'readonly', function (s) { return s.count(); }); },
+    reject: function (item, status) {
+      return store('rejected', 'readwrite', function (s) { return s.put({ client_uuid: item.client_uuid, body: item.body, status: status }); })
+        .then(function () { return outbox.del(item.client_uuid); });
+    }
+  };
+  window.hailongKiosk = { outbox: outbox };  // for diagnostics and the browser tests
+
+  // ------------------------------------------------------------------ credential and config
+  function credential() { return localStorage.getItem(LS_CRED); }
+  function config() { try { return JSON.parse(localStorage.getItem(LS_CONFIG) || 'null'); } catch (e) { return null; } }
+
+  function api(path, body) {
+    return fetch(path, {
+      method: 'POST', cache: 'no-store',
+      headers: { 'content-type': 'application/json', 'authorization': 'Bearer ' + (credential() || '') },
+      body: JSON.stringify(body)
+    });
+  }
+
+  // ------------------------------------------------------------------ replay with backoff
+  var flushing = false, again = false, attempt = 0, retryTimer = null, revoked = false;
+  function scheduleRetry() {
+    clearTimeout(retryTimer);
+    var delay = Math.min(BACKOFF_MAX_MS, 500 * Math.pow(2, attempt)) * (0.75 + Math.random() * 0.5);
+    attempt += 1;
+    retryTimer = setTimeout(flush, delay);
+  }
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  function flush() {
+    if (flushing) { again = true; return Promise.resolve(); }
+    if (revoked || !credential()) return Promise.resolve();
+    flushing = true; again = false;
+    clearTimeout(retryTimer);
+    return outbox.all().then(function (items) {
+      items.sort(function (a, b) { return a.seq - b.seq; });
+      var i = 0;
+      function next() {
+        if (i >= items.length) { attempt = 0; return null; }
+        var item = items[i++];
+        return api('/kiosk/api/responses', item.body).then(function (resp) {
+          if (resp.status === 200 || resp.status === 201) return outbox.del(item.client_uuid);
+          if (resp.status === 401) { setRevoked(true); throw new Error('revoked'); }
+          if (resp.status >= 400 && resp.status < 500 && resp.status !== 408 && resp.status !== 429) return outbox.reject(item, resp.status);
+          throw new Error('server ' + resp.status);
+        }).then(function () { updateStatus(); return sleep(REPLAY_GAP_MS).then(next); });
+      }
+      return next();
+    }).then(function () {
+      flushing = false;
+      if (again) return flush();
+    }, function () {
+      flushing = false;
+      if (!revoked) scheduleRetry();
+    }).then(updateStatus);
+  }
+
+  function heartbeat() {
+    if (!credential()) return;
+    outbox.count().then(function (queued) {
+      return api('/kiosk/api/heartbeat', { app_version: APP_VERSION, queued: queued, device_time: new Date().toISOString() });
+    }).then(function (resp) {
+      if (resp.status === 401) { setRevoked(true); return null; }
+      if (!resp.ok) return null;
+      setRevoked(false);
+      return resp.json().then(function (data) { localStorage.setItem(LS_CONFIG, JSON.stringify(data.config)); applyConfig(); });
+    }).catch(function () { /* offline: try again later */ });
+  }
+
+  function setRevoked(on) {
+    revoked = on;
+    var b = $('#revoked');
+    if (b) b.hidden = !on;
+  }
+
+  function updateStatus() {
+    outbox.count().then(function (n) {
+      document.body.dataset.queued = String(n);
+      var el = $('#queued');
+      if (el) el.textContent = n ? (T[lang].queued + ': ' + n) : '';
+    });
+    var off = $('#offline');
+    if (off) off.textContent = navigator.onLine ? '' : T[lang].offline;
+  }
+
+  // ------------------------------------------------------------------ the screens
+  var lang = 'vi', current = null, idleTimer = null, thanksTimer = null, seq = Date.now();
+
+  function t(key) { return T[lang][key]; }
+  function label(obj) { return obj ? (obj[lang] || obj.vi) : ''; }
+
+  function show(name) {
+    $all('.screen').forEach(function (s) { s.classList.toggle('active', s.id === 'screen-' + name); });
+    document.body.dataset.screen = name;
+  }
+
+  function render() {
+    var cfg = config();
+    if (!cfg) return;
+    document.documentElement.lang = lang;
+    $all('[data-t]').forEach(function (el) { el.textContent = t(el.dataset.t); });
+    var q = cfg.questionnaire;
+    $('#overall-question').textContent = label(q.overall) || label(q.title);
+    $all('.face').forEach(function (btn) { btn.querySelector('.face-label').textContent = label(q.scale[btn.dataset.level]); });
+    var box = $('#items');
+    box.textContent = '';
+    q.items.forEach(function (item) {
+      var row = document.createElement('div');
+      row.className = 'item';
+      row.setAttribute('role', 'group');
+      var lbl = document.createElement('span');
+      lbl.className = 'lbl'; lbl.id = 'lbl-' + item.id; lbl.textContent = label(item);
+      row.setAttribute('aria-labelledby', lbl.id);
+      row.appendChild(lbl);
+      var lv = document.createElement('div');
+      lv.className = 'levels';
+      for (var v = 1; v <= 5; v++) {
+        var b = document.createElement('button');
+        b.type = 'button'; b.className = 'lv'; b.dataset.item = item.id; b.dataset.value = String(v);
+        b.textContent = String(v); b.title = label(q.scale[String(v)]);
+        b.setAttribute('aria-label', label(q.scale[String(v)]));
+        b.setAttribute('aria-pressed', current && current.answers[item.id] === v ? 'true' : 'false');
+        lv.appendChild(b);
+      }
+      row.appendChild(lv);
+      box.appendChild(row);
+    });
+    $('#device-name').textContent = cfg.device_name + ' · ' + t('counter') + ' ' + cfg.counter;
+    $('#unit-name').textContent = cfg.unit_name;
+    $('#receipt-ok').hidden = !(current && current.receipt_token);
+  }
+
+  function applyConfig() { render(); }
+
+  function newCitizen() {
+    current = { overall: null, answers: {}, receipt_token: null, saved: false };
+    lang = 'vi';
+    clearTimeout(thanksTimer);
+    render();
+    show('start');
+  }
+
+  function save() {
+    // write the answer to IndexedDB once, then try to send it
+    if (!current || current.saved || !current.overall) return Promise.resolve();
+    current.saved = true;
+    var cfg = config();
+    var body = {
+      client_uuid: uuid4(), device_time: new Date().toISOString(),
+      questionnaire_id: cfg.questionnaire.id, questionnaire_version: cfg.questionnaire.version,
+      overall: current.overall, answers: current.answers, language: lang
+    };
+    if (current.receipt_token) body.receipt_token = current.receipt_token;
+    return outbox.put({ client_uuid: body.client_uuid, seq: seq++, body: body }).then(function () { updateStatus(); flush(); });
+  }
+
+  function finish() {
+    save();
+    show('thanks');
+    var cfg = config();
+    clearTimeout(thanksTimer);
+    thanksTimer = setTimeout(newCitizen, Math.min(THANKS_MS, cfg.idle_seconds * 1000));
+  }
+
+  function idleSeconds() { var c = config(); return (c && c.idle_seconds) || 20; }
+  function touch() {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(onIdle, idleSeconds() * 1000);
+  }
+  function onIdle() {
+    var screen = document.body.dataset.screen;
+    if (screen === 'admin' || screen === 'pin') { touch(); if (screen === 'pin') newCitizen(); return; }
+    if (screen !== 'start' || (current && current.receipt_token)) {
+      save();  // a chosen rating is kept even when the citizen walks away
+      newCitizen();
+    }
+  }
+
+  // ------------------------------------------------------------------ receipt QR (camera or USB scanner)
+  var wedge = '', wedgeAt = 0, scanStream = null;
+  function acceptScan(text) {
+    if (!text || !/\/R\/[A-Z2-7]+/i.test(text) && !/^[A-Z2-7]{30,64}$/i.test(text.trim())) return false;
+    current.receipt_token = text.trim();
+    stopCamera();
+    render();
+    show('start');
+    touch();
+    return true;
+  }
+  function onKey(e) {
+    // a keyboard-wedge scanner types the QR text quickly and ends with Enter
+    var now = Date.now();
+    if (now - wedgeAt > 100) wedge = '';
+    wedgeAt = now;
+    if (e.key === 'Enter') { if (wedge.length > 20) acceptScan(wedge); wedge = ''; return; }
+    if (e.key.length === 1) wedge += e.key;
+  }
+  function stopCamera() {
+    if (scanStream) { scanStream.getTracks().forEach(function (tr) { tr.stop(); }); scanStream = null; }
+  }
+  function startCamera() {
+    show('scan');
+    if (!('BarcodeDetector' in window) || !navigator.mediaDevices) return;  // the USB scanner still works
+    var detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: 'user' } }).then(function (stream) {
+      scanStream = stream;
+      var video = $('#scan-video');
+      video.hidden = false;
+      video.srcObject = stream;
+      video.play();
+      (function loop() {
+        if (!scanStream) return;
+        detector.detect(video).then(function (codes) {
+          if (codes.length && acceptScan(codes[0].rawValue)) return;
+          setTimeout(loop, 250);
+        }).catch(function () { setTimeout(loop, 500); });
+      })();
+    }).catch(function () { /* no camera: the USB scanner still works */ });
+  }
+
+  // ------------------------------------------------------------------ exit PIN
+  var pin = '';
+  function sha256hex(text) {
+    return crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)).then(function (buf) {
+      return Array.prototype.map.call(new Uint8Array(buf), function (x) { return (x + 0x100).toString(16).slice(1); }).join('');
+    });
+  }
+  function pinKey(k) {
+    if (k === 'C') pin = ''; else if (k === 'OK') { checkPin(); return; } else if (pin.length < 8) pin += k;
+    $('#pin-dots').textContent = pin.replace(/./g, '●');
+  }
+  function checkPin() {
+    var parts = (config().exit_pin || '').split('$');
+    sha256hex(parts[0] + pin).then(function (hex) {
+      pin = ''; $('#pin-dots').textContent = '';
+      if (hex === parts[1]) { $('#pin-error').hidden = true; enterAdmin(); } else { $('#pin-error').hidden = false; }
+    });
+  }
+  function enterAdmin() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(function () {});
+    outbox.count().then(function (n) { $('#admin-queued').textContent = String(n); });
+    show('admin');
+  }
+
+  // ------------------------------------------------------------------ wiring
+  function initApp() {
+    if (!credential() || !config()) { location.replace('/kiosk/enrol'); return; }
+    document.addEventListener('pointerdown', touch, true);
+    document.addEventListener('keydown', function (e) { touch(); onKey(e); }, true);
+    $all('.face').forEach(function (btn) {
+      btn.addEventListener('click', function () {
+        current.overall = Number(btn.dataset.level);
+        if (document.documentElement.requestFullscreen && !document.fullscreenElement) document.documentElement.requestFullscreen().catch(function () {});
+        render();
+        show('followup');
+        touch();
+      });
+    });
+    $('#items').addEventListener('click', function (e) {
+      var b = e.target.closest('.lv');
+      if (!b) return;
+      var v = Number(b.dataset.value);
+      if (current.answers[b.dataset.item] === v) delete current.answers[b.dataset.item]; else current.answers[b.dataset.item] = v;
+      render();
+    });
+    $('#send').addEventListener('click', finish);
+    $('#screen-thanks').addEventListener('click', newCitizen);  // the next citizen need not wait
+    $('#skip').addEventListener('click', function () { current.answers = {}; finish(); });
+    $('#lang').addEventListener('click', function () { lang = lang === 'vi' ? 'en' : 'vi'; render(); });
+    $('#scan').addEventListener('click', startCamera);
+    $('#scan-cancel').addEventListener('click', function () { stopCamera(); show('start'); });
+    $('#exit').addEventListener('click', function () { pin = ''; $('#pin-dots').textContent = ''; $('#pin-error').hidden = true; show('pin'); touch(); });
+    $all('.pinpad button').forEach(function (b) { b.addEventListener('click', function () { pinKey(b.dataset.k); }); });
+    $('#pin-cancel').addEventListener('click', newCitizen);
+    $('#admin-back').addEventListener('click', newCitizen);
+    $('#admin-sync').addEventListener('click', function () { attempt = 0; flush().then(enterAdmin); });
+    $('#admin-unenrol').addEventListener('click', function () {
+      localStorage.removeItem(LS_CRED); localStorage.removeItem(LS_CONFIG); location.replace('/kiosk/enrol');
+    });
+    window.addEventListener('online', function () { attempt = 0; updateStatus(); flush(); });
+    window.addEventListener('offline', updateStatus);
+    if ('serviceWorker' in navigator) navigator.serviceWorker.register('/kiosk/sw.js', { scope: '/kiosk/' }).catch(function () {});
+    newCitizen();
+    updateStatus();
+    heartbeat();
+    setInterval(heartbeat, HEARTBEAT_MS);
+    flush();
+    document.body.dataset.ready = '1';
+  }
+
+  function initEnrol() {
+    if ('serviceWorker' in navigator) navigator.serviceWorker.register('/kiosk/sw.js', { scope: '/kiosk/' }).catch(function () {});
+    var form = $('#enrol-form');
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var err = $('#enrol-error');
+      err.hidden = true;
+      fetch('/kiosk/api/enrol', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: $('#code').value }) })
+        .then(function (resp) {
+          return resp.json().then(function (data) {
+            if (resp.status !== 201) throw new Error((data.errors && data.errors[0] && data.errors[0].message) || data.detail);
+            localStorage.setItem(LS_CRED, data.credential);
+            localStorage.setItem(LS_CONFIG, JSON.stringify(data.config));
+            location.replace('/kiosk/');
+          });
+        })
+        .catch(function (e2) { err.textContent = e2.message || 'Không kết nối được máy chủ.'; err.hidden = false; });
+    });
+    document.body.dataset.ready = '1';
+  }
+
+  if (document.body.classList.contains('kiosk-enrol')) initEnrol(); else initApp();
+})();

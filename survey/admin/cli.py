@@ -1,0 +1,62 @@
+"""``hailong create-user``: create a staff account (admin of Sở Nội vụ, statistician or viewer)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from survey.cli import command
+from survey.db.models.accounts import ROLES
+from survey.settings import Settings
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("username")
+    p.add_argument("--role", choices=ROLES, default="viewer", help="admin (Sở Nội vụ), statistician or viewer")
+    p.add_argument("--full-name", default="", help="the person's name, shown on the admin pages")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of standard input")
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Mật khẩu / password: ")
+    second = getpass.getpass("Nhập lại / repeat: ")
+    if first != second:
+        print("Hai lần nhập mật khẩu không khớp / the passwords do not match.", file=sys.stderr)
+        return None
+    return first
+
+
+@command("create-user", "create a staff account (argon2-hashed password; audited)", _args)
+def create_user_command(args: argparse.Namespace, settings: Settings) -> int:
+    from survey.admin import users
+    from survey.db.engine import make_engine, make_sessionmaker
+    from survey.db.migrate import upgrade
+
+    password = _read_password(args)
+    if password is None:
+        return 2
+    try:
+        users.check_password_strength(password)
+    except users.WeakPassword as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    upgrade(settings.database_url)
+
+    async def run() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                user = await users.create_user(session, args.username, password, args.role, full_name=args.full_name, actor="cli")
+                print(f"created {user.role} “{user.username}” (id {user.id})")
+                return 0
+        except (users.InvalidUser, users.WeakPassword) as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

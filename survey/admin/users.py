@@ -1,0 +1,148 @@
+"""Staff accounts: argon2 password hashes, roles, sign-in with throttling.
+
+Roles (``survey.db.models.accounts.ROLES``): ``admin`` (Sở Nội vụ), ``statistician``, ``viewer``.
+Sign-in attempts are kept in ``login_attempts`` under the username and a keyed hash of the client
+address (never the address itself); too many recent failures for either refuses sign-in, even with
+the right password, until the window has passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey import audit
+from survey.db.base import utcnow
+from survey.db.models import LoginAttempt, User
+from survey.db.models.accounts import ROLES
+from survey.settings import Settings
+
+#: Shortest password accepted for a staff account.
+MIN_PASSWORD_LENGTH = 10
+USERNAME_MAX = 64
+
+_hasher = PasswordHasher()
+#: Verified against when the username does not exist, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("hailong-no-such-user")
+
+
+class WeakPassword(ValueError):
+    """The password is too short (message in Vietnamese and English)."""
+
+
+class InvalidUser(ValueError):
+    """Bad username or role, or the username is taken."""
+
+
+class LoginThrottled(Exception):
+    """Too many recent failed sign-ins for this username or this client."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user_id: int
+    username: str
+    role: str
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword(
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự / "
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters (it has {len(password)})."
+        )
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+async def create_user(session: AsyncSession, username: str, password: str, role: str, *, full_name: str = "", actor: str = "cli") -> User:
+    """Create a staff account (audited, committed). Raises WeakPassword or InvalidUser."""
+    name = normalise_username(username)
+    if not name or len(name) > USERNAME_MAX or not all(c.isalnum() or c in "._-" for c in name):
+        raise InvalidUser("Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch ngang, gạch dưới (tối đa 64 ký tự) / username: letters, digits, . _ - (at most 64).")
+    if role not in ROLES:
+        raise InvalidUser(f"Vai trò phải là một trong {', '.join(ROLES)} / role must be one of {', '.join(ROLES)}.")
+    check_password_strength(password)
+    if await session.scalar(select(User.id).where(User.username == name)) is not None:
+        raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại / username “{name}” is taken.")
+    user = User(username=name, full_name=full_name, password_hash=hash_password(password), role=role, active=True)
+    session.add(user)
+    try:
+        await session.flush()
+        audit.record(session, actor, "user.create", "user", user.id, username=name, role=role)
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại / username “{name}” is taken.") from None
+    return user
+
+
+def client_key(settings: Settings, address: str | None) -> str:
+    """A keyed hash of the client address (64 hex digits); the address itself is never stored."""
+    secret = hashlib.sha256(b"hailong-login-client:" + settings.secret_key.encode()).digest()
+    return hmac.new(secret, (address or "unknown").encode(), hashlib.sha256).hexdigest()
+
+
+async def _recent_failures(session: AsyncSession, column, value: str, since) -> int:
+    """Failures for ``column == value`` since ``since`` and after the last success for the same key."""
+    last_success = await session.scalar(
+        select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.success.is_(True), LoginAttempt.at >= since)
+    )
+    start = max(since, last_success) if last_success is not None else since
+    cond = LoginAttempt.at > start if last_success is not None else LoginAttempt.at >= start
+    return await session.scalar(select(func.count()).where(column == value, LoginAttempt.success.is_(False), cond)) or 0
+
+
+async def is_throttled(session: AsyncSession, settings: Settings, username: str, client: str) -> bool:
+    since = utcnow() - timedelta(seconds=settings.login_window_seconds)
+    limit = settings.login_max_attempts
+    if await _recent_failures(session, LoginAttempt.username, username, since) >= limit:
+        return True
+    return await _recent_failures(session, LoginAttempt.client_key, client, since) >= limit
+
+
+async def sign_in(session: AsyncSession, settings: Settings, username: str, password: str, address: str | None) -> SignedIn | None:
+    """Check a sign-in. Returns the user, or None for a wrong username/password (recorded, committed).
+
+    Raises LoginThrottled before looking at the password when there were too many recent failures.
+    A successful sign-in is audited and rehashes the password when the hasher's parameters changed.
+    """
+    name = normalise_username(username)[:USERNAME_MAX]
+    client = client_key(settings, address)
+    if await is_throttled(session, settings, name, client):
+        raise LoginThrottled()
+    user = await session.scalar(select(User).where(User.username == name)) if name else None
+    ok = False
+    try:
+        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    session.add(LoginAttempt(username=name, client_key=client, success=bool(ok), at=utcnow()))
+    if not ok or user is None:
+        await session.commit()  # the failure is kept in login_attempts (username + hashed client, no password)
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    audit.record(session, user.username, "login", "user", user.id)
+    await session.commit()
+    return SignedIn(user_id=user.id, username=user.username, role=user.role)
+
+
+async def list_users(session: AsyncSession) -> list[dict]:
+    rows = await session.execute(select(User.id, User.username, User.full_name, User.role, User.active, User.created_at, User.last_login_at).order_by(User.username))
+    return [dict(r._mapping) for r in rows]

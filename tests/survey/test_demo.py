@@ -1,0 +1,102 @@
+"""The demo seeder: an empty database gets a believable province; a non-empty one is left alone."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from sqlalchemy import func, select
+
+from survey.db.models import ApiClient, Procedure, Receipt, Response, Unit, User
+from survey.demo import DEMO_ADMIN, DEMO_PASSWORD, ensure_demo_async
+from survey.questionnaires import registry
+from survey.receipts.services import parse_dossier_code
+from survey.responses.validation import validate_answers
+from tests.survey.test_admin_auth import HTML, login
+
+
+async def _count(db, model) -> int:
+    return await db.scalar(select(func.count()).select_from(model))
+
+
+async def test_demo_seeds_an_empty_database_once(settings, db, client):
+    info = await ensure_demo_async(settings, "127.0.0.1", 8123)
+    assert info.seeded and info.seconds < 20
+    assert info.base_url == "http://127.0.0.1:8123"
+    assert info.api_key and info.slip_token and info.admin_login == (DEMO_ADMIN, DEMO_PASSWORD)
+
+    kinds = Counter(await db.scalars(select(Unit.kind)))
+    assert kinds["province"] == 1 and kinds["department"] >= 5 and kinds["commune"] >= 2 and kinds["ward"] >= 2 and kinds["special_zone"] >= 1
+    province_id = await db.scalar(select(Unit.id).where(Unit.kind == "province"))
+    assert set(await db.scalars(select(Unit.parent_id).where(Unit.kind != "province"))) == {province_id}
+    fields = set(await db.scalars(select(Procedure.field)))
+    assert {"Hộ tịch", "Đất đai", "Xây dựng", "Kinh doanh", "Tư pháp"} <= fields and await _count(db, Procedure) >= 12
+
+    n_receipts, n_responses = await _count(db, Receipt), await _count(db, Response)
+    assert n_receipts >= 2000 and n_responses >= 1500
+    codes = list(await db.scalars(select(Receipt.dossier_code)))
+    for code in codes[:: max(1, len(codes) // 200)]:
+        parse_dossier_code(code)  # the Thông tư 01/2018 format, a real date
+    span = (await db.scalar(select(func.max(Receipt.received_at)))) - (await db.scalar(select(func.min(Receipt.received_at))))
+    assert 80 <= span.days <= 92
+
+    rows = (await db.execute(select(Response.unit_id, Response.channel, Response.overall, Response.answers, Response.expectations, Response.receipt_id, Response.questionnaire_id))).all()
+    channels = Counter(r.channel for r in rows)
+    assert channels["qr"] > channels["kiosk"] > 0
+    assert all(r.receipt_id is not None for r in rows if r.channel == "qr")
+    short, kiosk = registry.get("sipas-short", 1), registry.get("kiosk", 1)
+    for r in rows[:: max(1, len(rows) // 300)]:
+        q = short if r.questionnaire_id == "sipas-short" else kiosk
+        assert validate_answers(q, r.answers, r.overall, r.expectations, None, 1000) == []
+    qr = [r for r in rows if r.channel == "qr"]
+    assert any(0 in r.answers.values() for r in qr)  # some "Không ý kiến"
+    assert any(r.expectations for r in qr)
+
+    # believable differences between units: the satisfaction share differs by more than 10 points
+    by_unit: dict[int, list[int]] = defaultdict(list)
+    for r in qr:
+        by_unit[r.unit_id].append(r.overall >= 4)
+    shares = [sum(v) / len(v) for v in by_unit.values() if len(v) >= 30]
+    assert len(shares) >= 10 and max(shares) - min(shares) > 0.10
+    # item answers go with the overall answer
+    sat = [r.answers["officer"] for r in qr if r.overall >= 4 and r.answers.get("officer")]
+    unsat = [r.answers["officer"] for r in qr if r.overall <= 2 and r.answers.get("officer")]
+    assert sum(sat) / len(sat) > sum(unsat) / len(unsat) + 1
+
+    # the printed slip is for a receipt nobody answered yet, and its pages exist
+    from survey.receipts.services import verify_receipt_token
+
+    receipt_id = verify_receipt_token(settings, info.slip_token).subject_id
+    assert await db.scalar(select(Response.id).where(Response.receipt_id == receipt_id)) is None
+    assert (await client.get(f"/slip/{info.slip_token}", headers=HTML)).status_code == 200
+
+    assert await _count(db, ApiClient) == 1
+    assert set(await db.scalars(select(User.role))) == {"admin", "statistician"}
+    r = await login(client, DEMO_ADMIN, DEMO_PASSWORD)
+    assert r.status_code == 303
+    assert (await client.get("/admin", headers=HTML)).status_code == 200
+
+    again = await ensure_demo_async(settings, "127.0.0.1", 8123)
+    assert not again.seeded and again.api_key is None and again.slip_token
+    assert await _count(db, Receipt) == n_receipts and await _count(db, Response) == n_responses
+    assert await _count(db, User) == 2 and await _count(db, ApiClient) == 1
+    assert "/admin/login" in "\n".join(again.lines())
+
+
+async def test_demo_leaves_a_database_with_data_alone(settings, db):
+    from tests.conftest import make_unit
+
+    await make_unit(db, "X1", "Sở Nội vụ", "department")
+    info = await ensure_demo_async(settings, "0.0.0.0", 9000)
+    assert not info.seeded and info.base_url == "http://127.0.0.1:9000"
+    assert await _count(db, Unit) == 1 and await _count(db, Receipt) == 0 and await _count(db, User) == 0
+
+
+def test_demo_command_prints_the_urls(monkeypatch, settings, capsys):
+    from survey.cli import main
+
+    monkeypatch.setenv("HAILONG_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("HAILONG_PUBLIC_URL", "http://127.0.0.1:8765")
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    for needle in ("http://127.0.0.1:8765/slip/", "http://127.0.0.1:8765/r/", "http://127.0.0.1:8765/schema", "http://127.0.0.1:8765/admin/login", DEMO_PASSWORD, "hl_"):
+        assert needle in out
