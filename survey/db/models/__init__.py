@@ -3,6 +3,7 @@
 from survey.db.base import Base
 from survey.db.models.accounts import ApiClient, LoginAttempt, User
 from survey.db.models.audit import AuditLog
+from survey.db.models.campaigns import CampaignMember, SamplingCampaign
 from survey.db.models.questionnaires import QuestionnaireVersion
 from survey.db.models.receipts import Receipt
 from survey.db.models.responses import Response
@@ -12,11 +13,13 @@ __all__ = [
     "ApiClient",
     "AuditLog",
     "Base",
+    "CampaignMember",
     "LoginAttempt",
     "Procedure",
     "QuestionnaireVersion",
     "Receipt",
     "Response",
+    "SamplingCampaign",
     "Unit",
     "User",
 ]

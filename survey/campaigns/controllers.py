@@ -1,0 +1,285 @@
+"""HTTP routes of sampling campaigns (thin: parse, call the service, render).
+
+Admin (statistician): ``/admin/sampling`` list + design form, ``POST /admin/sampling/preview`` (sizes per
+stratum), ``POST /admin/sampling/draw`` (→ campaign page), ``/admin/sampling/{id}`` (representativeness,
+AAPOR rates), ``/admin/sampling/{id}/calls.csv|.xlsx`` (call list), ``POST .../dispositions``.
+Citizen: ``/c/{token}`` (campaign invitation: consent, then the campaign's questionnaire).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey.admin.controllers import admin_page, redirect_to_login
+from survey.admin.guards import current_user, requires_role
+from survey.campaigns import services
+from survey.campaigns.forms import CHANNELS, STRATA_CHOICES, parse_design_form
+from survey.questionnaires import registry
+from survey.responses import pages
+from survey.responses.services import (
+    AlreadyAnswered,
+    ConflictingReplay,
+    Submission,
+    receipt_has_response,
+    store_response,
+)
+from survey.responses.validation import AnswerValidationError, FieldError
+from survey.settings import Settings
+from survey.stats import load_frame
+from survey.web import current_language, page
+
+STATISTICIAN = [requires_role("statistician")]
+PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+DEFAULT_VALUES: dict[str, Any] = {
+    "name": "", "period_from": "", "period_to": "", "strata": "unit", "size_method": "fixed", "n": "", "margin": "0,05",
+    "confidence": "0,95", "deff": "1", "response_rate": "1", "allocation": "proportional", "power": "0,5", "minimum": "0",
+    "seed": "", "reserve_fraction": "0", "units": [], "fields": [], "channels": [], "completed_only": True,
+}
+
+
+def _actor(request: Request) -> str:
+    user = current_user(request)
+    return user.username if user else "-"
+
+
+def _errors(errors: list[FieldError], lang: str) -> list[dict[str, str]]:
+    return [{"field": e.field, "message": e.message(lang)} for e in errors]
+
+
+async def _design_page(
+    request: Request, db_session: AsyncSession, values: dict[str, Any] | None = None, errors: list[FieldError] = (),
+    preview: services.Preview | None = None, status_code: int = 200,
+) -> Template:
+    lang = current_language(request)
+    ctx = {
+        "campaigns": await services.list_campaigns(db_session),
+        "choices": await services.form_choices(db_session),
+        "strata_choices": STRATA_CHOICES,
+        "channels": CHANNELS,
+        "allocations": services.ALLOCATIONS,
+        "values": values or DEFAULT_VALUES,
+        "errors": _errors(list(errors), lang),
+        "error_fields": {e.field for e in errors},
+        "preview": None if preview is None else {
+            "frame_size": preview.frame_size, "n": preview.n, "rows": preview.rows, "reserve_size": preview.reserve_size,
+            "total": sum(r["sample"] for r in preview.rows), "warnings": preview.warnings,
+        },
+    }
+    return admin_page(request, "admin/sampling_index.html", ctx, status_code=status_code)
+
+
+@get("/", name="sampling:index", guards=STATISTICIAN)
+async def index(request: Request, db_session: AsyncSession) -> Template:
+    return await _design_page(request, db_session)
+
+
+async def _parse_and_plan(request: Request, db_session: AsyncSession, settings: Settings):
+    parsed = parse_design_form(await request.form(), settings.timezone)
+    if parsed.errors:
+        return parsed, None, None, parsed.errors
+    frame = await load_frame(db_session, parsed.frame_filter)
+    try:
+        pv = await services.preview(db_session, frame, parsed.design, parsed.frame_filter)
+    except services.SamplingInputError as exc:
+        return parsed, frame, None, exc.errors
+    return parsed, frame, pv, []
+
+
+@post("/preview", name="sampling:preview", guards=STATISTICIAN, status_code=200)
+async def preview(request: Request, db_session: AsyncSession, settings: Settings) -> Template:
+    parsed, _frame, pv, errors = await _parse_and_plan(request, db_session, settings)
+    if errors:
+        return await _design_page(request, db_session, parsed.values, errors, status_code=400)
+    return await _design_page(request, db_session, parsed.values, preview=pv)
+
+
+@post("/draw", name="sampling:draw", guards=STATISTICIAN, status_code=303)
+async def draw(request: Request, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+    parsed, frame, pv, errors = await _parse_and_plan(request, db_session, settings)
+    if errors:
+        return await _design_page(request, db_session, parsed.values, errors, status_code=400)
+    design = parsed.design
+    result = await services.draw(
+        db_session, frame, design, actor=_actor(request), frame_description=parsed.frame_filter.as_dict(), flt=parsed.frame_filter
+    )
+    return Redirect(f"/admin/sampling/{result.campaign_id}", status_code=303)
+
+
+@get("/{campaign_id:int}", name="sampling:campaign", guards=STATISTICIAN)
+async def campaign(request: Request, db_session: AsyncSession, campaign_id: int) -> Template:
+    report = await services.campaign_report(db_session, campaign_id)
+    if report is None:
+        raise NotFoundException("Không tìm thấy đợt khảo sát.")
+    return admin_page(request, "admin/sampling_campaign.html", {"c": report, "errors": [], "statuses": services.MEMBER_STATUSES})
+
+
+@post("/{campaign_id:int}/dispositions", name="sampling:dispositions", guards=STATISTICIAN, status_code=303)
+async def dispositions(request: Request, db_session: AsyncSession, campaign_id: int) -> Template | Redirect:
+    report = await services.campaign_report(db_session, campaign_id)
+    if report is None:
+        raise NotFoundException("Không tìm thấy đợt khảo sát.")
+    text = (await request.form()).get("codes") or ""
+    codes: dict[int, str] = {}
+    errors: list[FieldError] = []
+    for i, line in enumerate(str(text).splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        no, _, code = line.replace(";", ",").partition(",")
+        if not no.strip().isdigit() or not code.strip():
+            errors.append(FieldError("codes", f"Dòng {i}: cần “số thứ tự,mã”, ví dụ 12,R.", f"line {i}: expected “member_no,code”, e.g. 12,R."))
+            break
+        codes[int(no)] = code.strip().upper() if code.strip() != "pending" else "pending"
+    if not errors and not codes:
+        errors.append(FieldError("codes", "Chưa nhập mã kết quả nào.", "No disposition codes given."))
+    if not errors:
+        try:
+            await services.set_dispositions(db_session, campaign_id, codes, actor=_actor(request))
+        except services.SamplingInputError as exc:
+            errors = exc.errors
+    if errors:
+        lang = current_language(request)
+        ctx = {"c": report, "errors": _errors(errors, lang), "statuses": services.MEMBER_STATUSES, "codes": text}
+        return admin_page(request, "admin/sampling_campaign.html", ctx, status_code=400)
+    return Redirect(f"/admin/sampling/{campaign_id}", status_code=303)
+
+
+async def _rows(db_session: AsyncSession, settings: Settings, campaign_id: int) -> list[dict[str, Any]]:
+    try:
+        return await services.call_list(db_session, campaign_id, settings)
+    except LookupError:
+        raise NotFoundException("Không tìm thấy đợt khảo sát.") from None
+
+
+def _download(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        body, media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@get("/{campaign_id:int}/calls.csv", name="sampling:calls-csv", guards=STATISTICIAN)
+async def calls_csv(request: Request, db_session: AsyncSession, settings: Settings, campaign_id: int) -> Response:
+    rows = await _rows(db_session, settings, campaign_id)
+    return _download(services.call_list_csv(rows), "text/csv; charset=utf-8", f"campaign-{campaign_id}-calls.csv")
+
+
+@get("/{campaign_id:int}/calls.xlsx", name="sampling:calls-xlsx", guards=STATISTICIAN)
+async def calls_xlsx(request: Request, db_session: AsyncSession, settings: Settings, campaign_id: int) -> Response:
+    rows = await _rows(db_session, settings, campaign_id)
+    return _download(
+        services.call_list_xlsx(rows, f"campaign {campaign_id}"),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        f"campaign-{campaign_id}-calls.xlsx",
+    )
+
+
+sampling_router = Router(
+    path="/admin/sampling",
+    route_handlers=[index, preview, draw, campaign, dispositions, calls_csv, calls_xlsx],
+    exception_handlers={401: redirect_to_login},
+    include_in_schema=False,
+    tags=["admin"],
+)
+
+
+# --------------------------------------------------------------------------- citizen: campaign invitation
+
+INVITE_PATHS = ["/c/{token:str}", "/C/{token:str}"]
+INVITE_THANKS = ["/c/{token:str}/cam-on", "/C/{token:str}/cam-on"]
+
+
+def _today(settings: Settings):
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+async def _open(db_session: AsyncSession, token: str, settings: Settings) -> services.Invitation:
+    return await services.open_invitation(db_session, token, settings, _today(settings))
+
+
+def _link_error(request: Request, exc: LookupError) -> Template:
+    status = 410 if isinstance(exc, services.InvitationExpired) else 404
+    return page(request, "citizen/link_error.html", {"status": status}, status_code=status)
+
+
+async def _answered(db_session: AsyncSession, inv: services.Invitation) -> bool:
+    if inv.status in ("I", "P"):
+        return True
+    return inv.receipt_id is not None and await receipt_has_response(db_session, inv.receipt_id)
+
+
+def _survey_page(request: Request, inv: services.Invitation, settings: Settings, values=None, errors=(), status: int = 200) -> Template:
+    lang = current_language(request)
+    q = registry.get(inv.questionnaire_id, inv.questionnaire_version)
+    form = pages.form_view(q, lang, values, errors, comment_max_chars=settings.comment_max_chars)
+    ctx = {"form": form, "action": f"/c/{inv.token}?lang={lang}", "lang_extra": "start=1&"}
+    return page(request, "citizen/survey.html", ctx, status_code=status)
+
+
+@get(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+async def invite_get(request: Request, token: str, db_session: AsyncSession, settings: Settings) -> Template:
+    try:
+        inv = await _open(db_session, token, settings)
+    except (services.InvitationNotFound, services.InvitationExpired) as exc:
+        return _link_error(request, exc)
+    if await _answered(db_session, inv):
+        return page(request, "citizen/already.html", status_code=409)
+    if request.query_params.get("start") != "1":
+        q = registry.get(inv.questionnaire_id, inv.questionnaire_version)
+        minutes = max(1, round(len(q.items) / 5))
+        return page(request, "citizen/campaign_consent.html", {"token": inv.token, "minutes": minutes})
+    return _survey_page(request, inv, settings)
+
+
+def member_client_uuid(member_id: int) -> str:
+    """One response per campaign member, enforced by the unique client_uuid even without a receipt."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hailong:campaign-member:{member_id}"))
+
+
+@post(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+async def invite_post(request: Request, token: str, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+    try:
+        inv = await _open(db_session, token, settings)
+    except (services.InvitationNotFound, services.InvitationExpired) as exc:
+        return _link_error(request, exc)
+    if inv.status in ("I", "P"):
+        return page(request, "citizen/already.html", status_code=409)
+    q = registry.get(inv.questionnaire_id, inv.questionnaire_version)
+    parsed = pages.parse_form(q, await request.form())
+    lang = current_language(request)
+    sub = Submission(
+        questionnaire_id=q.id, questionnaire_version=q.version, channel="campaign", unit_id=inv.unit_id,
+        procedure_id=inv.procedure_id, receipt_id=inv.receipt_id, answers=dict(parsed.answers), overall=parsed.overall,
+        expectations=list(parsed.expectations), comment=parsed.comment, language=lang,
+        client_uuid=member_client_uuid(inv.member_id), extra=services.invitation_extra(inv),
+    )
+    try:
+        stored = await store_response(db_session, sub, comment_max_chars=settings.comment_max_chars)
+    except AnswerValidationError as exc:
+        return _survey_page(request, inv, settings, parsed.values, exc.errors, status=400)
+    except (AlreadyAnswered, ConflictingReplay):
+        return page(request, "citizen/already.html", status_code=409)
+    await services.mark_responded(db_session, inv, stored.id)
+    return Redirect(path=f"/c/{inv.token}/cam-on?lang={lang}", status_code=303)
+
+
+@get(INVITE_THANKS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+async def invite_thanks(request: Request, token: str, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+    try:
+        inv = await _open(db_session, token, settings)
+    except (services.InvitationNotFound, services.InvitationExpired) as exc:
+        return _link_error(request, exc)
+    if inv.status not in ("I", "P"):
+        return Redirect(path=f"/c/{inv.token}", status_code=303)
+    return page(request, "citizen/thanks.html")
+
+
+ROUTES: list = [sampling_router, invite_get, invite_post, invite_thanks]

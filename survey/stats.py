@@ -1,0 +1,342 @@
+"""The one adapter from ORM rows to numpy arrays, for ``sampling/`` and ``analysis/``.
+
+Only this module turns database rows into arrays: services ask it for a :class:`Frame` (the
+sampling frame of receipts) or for respondents' design variables, then hand plain arrays to the pure
+libraries.  Arrays are read-only so a frame can be shared without defensive copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from survey.db.models import Procedure, Receipt, Response, Unit
+
+#: Variables a frame can be stratified by (combine with commas: ``unit,field``).
+STRATA_VARIABLES = ("unit", "field", "channel", "procedure")
+#: Separator between the parts of a combined stratum label.
+STRATUM_SEPARATOR = " | "
+
+
+def _ro(values: Any, dtype: Any = None) -> np.ndarray:
+    arr = np.array(values, dtype=dtype)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, slots=True)
+class FrameFilter:
+    """Which receipts make the frame. Empty tuples mean "no restriction"; dates are local calendar days."""
+
+    period_from: date | None = None
+    period_to: date | None = None
+    unit_ids: tuple[int, ...] = ()
+    unit_codes: tuple[str, ...] = ()
+    procedure_ids: tuple[int, ...] = ()
+    fields: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    #: Only dossiers whose result was returned (the citizen finished the transaction).
+    completed_only: bool = True
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready description (stored with a campaign)."""
+        return {
+            "period_from": self.period_from.isoformat() if self.period_from else None,
+            "period_to": self.period_to.isoformat() if self.period_to else None,
+            "unit_ids": list(self.unit_ids),
+            "unit_codes": list(self.unit_codes),
+            "procedure_ids": list(self.procedure_ids),
+            "fields": list(self.fields),
+            "channels": list(self.channels),
+            "completed_only": self.completed_only,
+            "timezone": self.timezone,
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Frame:
+    """A sampling frame: one entry per receipt, as parallel read-only arrays (row order is stable).
+
+    ``receipt_ids`` is 0 and ``procedure_ids`` is 0 where a CSV row names no known receipt/procedure.
+    ``received`` holds local calendar days (``datetime64[D]``).  No personal data: the frame knows
+    dossier codes, units, procedures, fields, channels and dates only.
+    """
+
+    receipt_ids: np.ndarray
+    dossier_codes: np.ndarray
+    unit_ids: np.ndarray
+    unit_codes: np.ndarray
+    procedure_ids: np.ndarray
+    procedure_codes: np.ndarray
+    fields: np.ndarray
+    channels: np.ndarray
+    received: np.ndarray
+    source: str = "db"
+    unit_names: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_columns(
+        cls,
+        *,
+        receipt_ids: Sequence[int],
+        dossier_codes: Sequence[str],
+        unit_ids: Sequence[int],
+        unit_codes: Sequence[str],
+        procedure_ids: Sequence[int],
+        procedure_codes: Sequence[str],
+        fields: Sequence[str],
+        channels: Sequence[str],
+        received: Sequence[date],
+        source: str = "db",
+        unit_names: dict[str, str] | None = None,
+    ) -> Frame:
+        return cls(
+            receipt_ids=_ro(receipt_ids, np.int64),
+            dossier_codes=_ro(dossier_codes, object),
+            unit_ids=_ro(unit_ids, np.int64),
+            unit_codes=_ro(unit_codes, object),
+            procedure_ids=_ro(procedure_ids, np.int64),
+            procedure_codes=_ro(procedure_codes, object),
+            fields=_ro(fields, object),
+            channels=_ro(channels, object),
+            received=_ro(np.array(received, dtype="datetime64[D]")),
+            source=source,
+            unit_names=dict(unit_names or {}),
+        )
+
+    def __len__(self) -> int:
+        return int(self.receipt_ids.shape[0])
+
+    @property
+    def size(self) -> int:
+        return len(self)
+
+    def variable(self, name: str) -> np.ndarray:
+        """The label array of one stratification variable (``unit``, ``field``, ``channel``, ``procedure``)."""
+        if name == "unit":
+            return self.unit_codes
+        if name == "field":
+            return self.fields
+        if name == "channel":
+            return self.channels
+        if name == "procedure":
+            return self.procedure_codes
+        raise ValueError(f"strata variable must be one of {STRATA_VARIABLES}, got {name!r}")
+
+    def strata(self, variables: Sequence[str]) -> np.ndarray:
+        """Stratum label of every row: the named variables joined with `` | `` (one constant stratum if none)."""
+        if not variables:
+            return _ro(np.full(len(self), "all", dtype=object))
+        parts = [self.variable(v).astype(str) for v in variables]
+        out = parts[0]
+        for p in parts[1:]:
+            out = np.char.add(np.char.add(out, STRATUM_SEPARATOR), p)
+        return _ro(out, object)
+
+    def counts(self, name: str) -> dict[str, int]:
+        """Frame rows per category of a variable (sorted labels)."""
+        labels, counts = np.unique(self.variable(name).astype(str), return_counts=True)
+        return {str(k): int(v) for k, v in zip(labels, counts, strict=True)}
+
+
+def _period_bounds(flt: FrameFilter) -> tuple[datetime | None, datetime | None]:
+    tz = ZoneInfo(flt.timezone)
+    start = datetime.combine(flt.period_from, time(0), tz) if flt.period_from else None
+    end = datetime.combine(flt.period_to + timedelta(days=1), time(0), tz) if flt.period_to else None
+    return start, end
+
+
+async def load_frame(session: AsyncSession, flt: FrameFilter) -> Frame:
+    """Receipts matching ``flt`` as a :class:`Frame`, ordered by receipt id (so draws are reproducible)."""
+    stmt = (
+        select(
+            Receipt.id,
+            Receipt.dossier_code,
+            Receipt.unit_id,
+            Unit.code,
+            Unit.name,
+            Receipt.procedure_id,
+            Procedure.code,
+            Procedure.field,
+            Receipt.channel,
+            Receipt.received_at,
+        )
+        .join(Unit, Unit.id == Receipt.unit_id)
+        .outerjoin(Procedure, Procedure.id == Receipt.procedure_id)
+        .order_by(Receipt.id)
+    )
+    start, end = _period_bounds(flt)
+    if start is not None:
+        stmt = stmt.where(Receipt.received_at >= start)
+    if end is not None:
+        stmt = stmt.where(Receipt.received_at < end)
+    if flt.unit_ids:
+        stmt = stmt.where(Receipt.unit_id.in_(flt.unit_ids))
+    if flt.unit_codes:
+        stmt = stmt.where(Unit.code.in_(flt.unit_codes))
+    if flt.procedure_ids:
+        stmt = stmt.where(Receipt.procedure_id.in_(flt.procedure_ids))
+    if flt.fields:
+        stmt = stmt.where(Procedure.field.in_(flt.fields))
+    if flt.channels:
+        stmt = stmt.where(Receipt.channel.in_(flt.channels))
+    if flt.completed_only:
+        stmt = stmt.where(Receipt.returned_at.is_not(None))
+    rows = (await session.execute(stmt)).all()
+    tz = ZoneInfo(flt.timezone)
+    names: dict[str, str] = {}
+    cols: list[list[Any]] = [[] for _ in range(9)]
+    for rid, dossier, unit_id, unit_code, unit_name, proc_id, proc_code, fld, channel, received_at in rows:
+        names[unit_code] = unit_name
+        for i, v in enumerate(
+            (rid, dossier, unit_id, unit_code, proc_id or 0, proc_code or "", fld or "", channel, received_at.astimezone(tz).date())
+        ):
+            cols[i].append(v)
+    return Frame.from_columns(
+        receipt_ids=cols[0],
+        dossier_codes=cols[1],
+        unit_ids=cols[2],
+        unit_codes=cols[3],
+        procedure_ids=cols[4],
+        procedure_codes=cols[5],
+        fields=cols[6],
+        channels=cols[7],
+        received=cols[8],
+        source="db",
+        unit_names=names,
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StratumOutcomes:
+    """Past satisfaction per stratum: respondents and the share answering 4 or 5 overall."""
+
+    labels: np.ndarray
+    respondents: np.ndarray
+    satisfied_share: np.ndarray
+
+
+async def load_past_outcomes(session: AsyncSession, variables: Sequence[str]) -> StratumOutcomes:
+    """Accepted responses with an overall rating, grouped by the stratum variables (for Neyman sd)."""
+    stmt = (
+        select(Unit.code, Procedure.code, Procedure.field, Receipt.channel, Response.overall)
+        .join(Unit, Unit.id == Response.unit_id)
+        .outerjoin(Procedure, Procedure.id == Response.procedure_id)
+        .outerjoin(Receipt, Receipt.id == Response.receipt_id)
+        .where(Response.overall.is_not(None), Response.overall > 0, Response.review_status == "accepted")
+    )
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return StratumOutcomes(_ro([], object), _ro([], np.int64), _ro([], float))
+    unit, proc, fld, chan, overall = (np.array(c, dtype=object) for c in zip(*rows, strict=True))
+    by = {"unit": unit, "procedure": proc, "field": fld, "channel": chan}
+    parts = [np.array([str(x or "") for x in by[v]], dtype=object) for v in variables] or [np.full(len(rows), "all", dtype=object)]
+    labels = parts[0]
+    for p in parts[1:]:
+        labels = np.array([f"{a}{STRATUM_SEPARATOR}{b}" for a, b in zip(labels, p, strict=True)], dtype=object)
+    sat = overall.astype(int) >= 4
+    uniq, inv = np.unique(labels.astype(str), return_inverse=True)
+    n = np.bincount(inv, minlength=uniq.size)
+    k = np.bincount(inv, weights=sat.astype(float), minlength=uniq.size)
+    return StratumOutcomes(_ro(uniq.astype(object)), _ro(n, np.int64), _ro(k / np.maximum(n, 1), float))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CampaignResponses:
+    """Responding campaign members as arrays: what ``analysis.Design(probs=..., strata=...)`` needs."""
+
+    response_ids: np.ndarray
+    probs: np.ndarray
+    strata: np.ndarray
+    overall: np.ndarray
+    answers: tuple[dict[str, int], ...]
+
+    def design_arguments(self) -> dict[str, Any]:
+        return {"probs": self.probs, "strata": self.strata}
+
+
+async def load_campaign_responses(session: AsyncSession, campaign_id: int) -> CampaignResponses:
+    """Campaign-channel responses of one campaign, with the inclusion probability and stratum they carry."""
+    rows = (
+        await session.execute(
+            select(Response.id, Response.extra, Response.overall, Response.answers)
+            .where(Response.channel == "campaign")
+            .order_by(Response.submitted_at, Response.id)
+        )
+    ).all()
+    keep = [r for r in rows if (r[1] or {}).get("campaign_id") == campaign_id]
+    return CampaignResponses(
+        response_ids=_ro([r[0] for r in keep], object),
+        probs=_ro([float(r[1]["inclusion_prob"]) for r in keep], float),
+        strata=_ro([str(r[1]["stratum"]) for r in keep], object),
+        overall=_ro([r[2] if r[2] is not None else 0 for r in keep], np.int64),
+        answers=tuple(dict(r[3] or {}) for r in keep),
+    )
+
+
+async def frame_from_csv_rows(session: AsyncSession, rows: Sequence[Any]) -> Frame:
+    """A :class:`Frame` from parsed CSV rows (``survey.campaigns.frame_csv.FrameRow``).
+
+    Unit codes must name known units (a response needs its unit); receipt ids must exist; dossier codes
+    are matched to receipts where possible (unmatched rows keep receipt id 0).  Raises
+    ``FrameCsvError`` naming the line and column.
+    """
+    from survey.campaigns.frame_csv import FrameCsvError
+
+    unit_codes = sorted({r.unit_code for r in rows})
+    units: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(unit_codes):
+        for uid, code, name in (await session.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.code.in_(chunk)))).all():
+            units[code] = (uid, name)
+    proc_codes = sorted({r.procedure_code for r in rows if r.procedure_code})
+    procs: dict[str, int] = {}
+    for chunk in _chunks(proc_codes):
+        for pid, code in (await session.execute(select(Procedure.id, Procedure.code).where(Procedure.code.in_(chunk)))).all():
+            procs[code] = pid
+    ids = sorted({r.receipt_id for r in rows if r.receipt_id})
+    by_id: dict[int, str] = {}
+    for chunk in _chunks(ids):
+        for rid, code in (await session.execute(select(Receipt.id, Receipt.dossier_code).where(Receipt.id.in_(chunk)))).all():
+            by_id[rid] = code
+    dossiers = sorted({r.dossier_code for r in rows if r.dossier_code and not r.receipt_id})
+    by_code: dict[str, int] = {}
+    for chunk in _chunks(dossiers):
+        for rid, code in (await session.execute(select(Receipt.id, Receipt.dossier_code).where(Receipt.dossier_code.in_(chunk)))).all():
+            by_code[code] = rid
+    cols: list[list[Any]] = [[] for _ in range(9)]
+    for r in rows:
+        if r.unit_code not in units:
+            raise FrameCsvError(r.line, "unit_code", f"unknown unit {r.unit_code!r}")
+        if r.receipt_id and r.receipt_id not in by_id:
+            raise FrameCsvError(r.line, "receipt_id", f"no receipt with id {r.receipt_id}")
+        rid = r.receipt_id or by_code.get(r.dossier_code, 0)
+        dossier = r.dossier_code or by_id.get(rid, "")
+        values = (rid, dossier, units[r.unit_code][0], r.unit_code, procs.get(r.procedure_code, 0), r.procedure_code, r.field, r.channel, r.received_on)
+        for i, v in enumerate(values):
+            cols[i].append(v)
+    return Frame.from_columns(
+        receipt_ids=cols[0],
+        dossier_codes=cols[1],
+        unit_ids=cols[2],
+        unit_codes=cols[3],
+        procedure_ids=cols[4],
+        procedure_codes=cols[5],
+        fields=cols[6],
+        channels=cols[7],
+        received=cols[8],
+        source="csv",
+        unit_names={code: name for code, (_uid, name) in units.items()},
+    )
+
+
+def _chunks(values: Sequence[Any], size: int = 500):
+    for i in range(0, len(values), size):
+        yield list(values[i : i + size])
