@@ -28,7 +28,6 @@ from survey.responses.services import (
     AlreadyAnswered,
     ConflictingReplay,
     Submission,
-    receipt_has_response,
     store_response,
 )
 from survey.responses.validation import AnswerValidationError, FieldError
@@ -210,10 +209,9 @@ def _link_error(request: Request, exc: LookupError) -> Template:
     return page(request, "citizen/link_error.html", {"status": status}, status_code=status)
 
 
-async def _answered(db_session: AsyncSession, inv: services.Invitation) -> bool:
-    if inv.status in ("I", "P"):
-        return True
-    return inv.receipt_id is not None and await receipt_has_response(db_session, inv.receipt_id)
+def _answered(inv: services.Invitation) -> bool:
+    """A member answers once; a QR answer on the same receipt does not block the (different) campaign form."""
+    return inv.status in ("I", "P")
 
 
 def _survey_page(request: Request, inv: services.Invitation, settings: Settings, values=None, errors=(), status: int = 200) -> Template:
@@ -230,7 +228,7 @@ async def invite_get(request: Request, token: str, db_session: AsyncSession, set
         inv = await _open(db_session, token, settings)
     except (services.InvitationNotFound, services.InvitationExpired) as exc:
         return _link_error(request, exc)
-    if await _answered(db_session, inv):
+    if _answered(inv):
         return page(request, "citizen/already.html", status_code=409)
     if request.query_params.get("start") != "1":
         q = registry.get(inv.questionnaire_id, inv.questionnaire_version)
@@ -250,14 +248,14 @@ async def invite_post(request: Request, token: str, db_session: AsyncSession, se
         inv = await _open(db_session, token, settings)
     except (services.InvitationNotFound, services.InvitationExpired) as exc:
         return _link_error(request, exc)
-    if inv.status in ("I", "P"):
+    if _answered(inv):
         return page(request, "citizen/already.html", status_code=409)
     q = registry.get(inv.questionnaire_id, inv.questionnaire_version)
     parsed = pages.parse_form(q, await request.form())
     lang = current_language(request)
     sub = Submission(
         questionnaire_id=q.id, questionnaire_version=q.version, channel="campaign", unit_id=inv.unit_id,
-        procedure_id=inv.procedure_id, receipt_id=inv.receipt_id, answers=dict(parsed.answers), overall=parsed.overall,
+        procedure_id=inv.procedure_id, receipt_id=None, answers=dict(parsed.answers), overall=parsed.overall,
         expectations=list(parsed.expectations), comment=parsed.comment, language=lang,
         client_uuid=member_client_uuid(inv.member_id), extra=services.invitation_extra(inv),
     )

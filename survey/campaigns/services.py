@@ -405,8 +405,19 @@ async def open_invitation(session: AsyncSession, token: str, settings: Settings,
 
 
 def invitation_extra(inv: Invitation) -> dict[str, Any]:
-    """What a campaign response carries into weighting (``Response.extra``)."""
-    return {"campaign_id": inv.campaign_id, "member_id": inv.member_id, "stratum": inv.stratum, "inclusion_prob": inv.inclusion_prob}
+    """What a campaign response carries into weighting (``Response.extra``).
+
+    The receipt is named here rather than in ``Response.receipt_id``: that column's uniqueness is the
+    one-QR-answer-per-receipt rule, and a sampled citizen who already answered the short QR form must
+    still be able to answer the full campaign questionnaire (one per member, by ``client_uuid``).
+    """
+    return {
+        "campaign_id": inv.campaign_id,
+        "member_id": inv.member_id,
+        "receipt_id": inv.receipt_id,
+        "stratum": inv.stratum,
+        "inclusion_prob": inv.inclusion_prob,
+    }
 
 
 async def mark_responded(session: AsyncSession, inv: Invitation, response_id: str) -> None:

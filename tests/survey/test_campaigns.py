@@ -353,7 +353,8 @@ async def test_invitation_opens_the_campaign_survey_and_the_response_carries_the
     r = await client.post(f"/c/{token}", data={"_csrf_token": csrf, **full_answers()}, headers=HTML, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith(f"/c/{token}/cam-on")
     db.expire_all()
-    resp = await db.scalar(select(Response).where(Response.receipt_id == m.receipt_id))
+    resp = await db.scalar(select(Response).where(Response.channel == "campaign"))
+    assert resp.receipt_id is None and resp.extra["receipt_id"] == m.receipt_id  # the QR rule stays free
     assert resp.channel == "campaign" and resp.questionnaire_id == "sipas-full" and resp.unit_id == m.unit_id
     assert resp.extra["stratum"] == m.stratum and resp.extra["campaign_id"] == result.campaign_id
     assert resp.extra["inclusion_prob"] == pytest.approx(m.inclusion_prob)
@@ -385,6 +386,22 @@ async def test_invitation_opens_the_campaign_survey_and_the_response_carries_the
     if hasattr(analysis, "Design"):
         d = analysis.Design(**arrays.design_arguments())
         assert d.weights.tolist() == pytest.approx((1 / arrays.probs).tolist())
+
+
+async def test_a_qr_answer_on_the_sampled_receipt_does_not_block_the_campaign_form(client, db, world, settings):
+    from survey.responses.services import Submission, store_response
+
+    result = await draw(db, design(strata=("unit",), n=10, minimum=1))
+    (member, token), *_ = await member_tokens(db, settings, result.campaign_id)
+    receipt_id, unit_id = member.receipt_id, member.unit_id
+    short = {"access": 4, "procedure": 4, "officer": 5, "result": 4, "feedback": 0}
+    await store_response(db, Submission("sipas-short", 1, "qr", unit_id, short, overall=4, receipt_id=receipt_id))
+    csrf = CSRF_RE.search((await client.get(f"/c/{token}?start=1", headers=HTML)).text).group(1)
+    r = await client.post(f"/c/{token}", data={"_csrf_token": csrf, **full_answers()}, headers=HTML, follow_redirects=False)
+    assert r.status_code == 303
+    db.expire_all()
+    channels = sorted((await db.scalars(select(Response.channel))).all())
+    assert channels == ["campaign", "qr"]
 
 
 async def test_forged_wrong_purpose_and_expired_invitations(client, db, world, settings):
