@@ -275,3 +275,9 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: once Playwright's sync API has started (session-scoped), its event loop is
+    running in the main thread and pytest-asyncio can no longer run async fixtures or tests."""
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.path).replace("\\", "/"))

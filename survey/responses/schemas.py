@@ -1,0 +1,39 @@
+"""msgspec Structs at the API boundary of the responses feature (no ORM imports here)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="The receipt's survey token (case-insensitive).")]
+
+
+class ResponseIn(msgspec.Struct, forbid_unknown_fields=True):
+    """One answered SIPAS short form for a receipt. The token authorises the call; no API key is needed."""
+
+    token: Token
+    #: item id -> 1..5, or 0 for "Không ý kiến / không áp dụng"
+    answers: dict[str, int]
+    overall: int | None = None
+    expectations: list[str] = msgspec.field(default_factory=list)
+    comment: str | None = None
+    language: str = "vi"
+
+
+class ResponseCreated(msgspec.Struct):
+    id: str
+
+
+class FieldErrorOut(msgspec.Struct):
+    field: str
+    message: str
+    message_vi: str
+
+
+class ApiError(msgspec.Struct):
+    """Error body of the API (survey/errors.py): ``errors`` names each field for 422."""
+
+    status_code: int
+    detail: str
+    errors: list[FieldErrorOut] = msgspec.field(default_factory=list)

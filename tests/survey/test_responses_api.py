@@ -1,0 +1,146 @@
+"""POST /api/v1/responses: the JSON twin of the citizen survey, authorised by the receipt token alone."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from survey.db.models import Response
+from survey.questionnaires import registry
+from tests.conftest import make_procedure, make_receipt, make_unit
+from tests.survey.test_citizen_survey import token_for
+
+SHORT = registry.get("sipas-short")
+URL = "/api/v1/responses"
+
+
+@pytest.fixture
+async def receipt(db):
+    unit = await make_unit(db)
+    return await make_receipt(db, unit, await make_procedure(db))
+
+
+@pytest.fixture
+def token(settings, receipt):
+    return token_for(settings, receipt.id)
+
+
+def body(token: str, **over) -> dict:
+    data = {"token": token, "answers": {i.id: 4 for i in SHORT.items}, "overall": 4, "expectations": ["time"], "comment": None, "language": "en"}
+    data.update(over)
+    return data
+
+
+async def count(db) -> int:
+    db.expire_all()
+    return await db.scalar(select(func.count()).select_from(Response))
+
+
+def fields(r) -> set[str]:
+    return {e["field"] for e in r.json()["errors"]}
+
+
+async def test_created(client, db, receipt, token):
+    r = await client.post(URL, json=body(token.lower(), comment="Tốt"))
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    row = await db.get(Response, rid)
+    assert row is not None
+    assert (row.questionnaire_id, row.questionnaire_version, row.channel) == (SHORT.id, SHORT.version, "qr")
+    assert row.receipt_id == receipt.id and row.unit_id == receipt.unit_id and row.procedure_id == receipt.procedure_id
+    assert row.answers == {i.id: 4 for i in SHORT.items} and row.overall == 4 and row.expectations == ["time"]
+    assert row.language == "en" and row.comment == "Tốt"
+
+
+async def test_second_response_is_409(client, db, token):
+    assert (await client.post(URL, json=body(token))).status_code == 201
+    r = await client.post(URL, json=body(token, overall=1))
+    assert r.status_code == 409 and "already" in r.json()["detail"]
+    assert await count(db) == 1
+
+
+async def test_forged_and_unknown_tokens_are_404(client, db, settings, receipt, token):
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for bad in (forged, "ZZZZ", token_for(settings, receipt.id + 50)):
+        r = await client.post(URL, json=body(bad))
+        assert r.status_code == 404, bad
+    assert await count(db) == 0
+
+
+async def test_expired_token_is_410(client, db, settings, receipt):
+    expired = token_for(settings, receipt.id, expires_on=date.today() - timedelta(days=1))
+    r = await client.post(URL, json=body(expired))
+    assert r.status_code == 410
+    assert await count(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"answers": {"access": 4, "procedure": 4, "result": 4, "feedback": 4}}, "answers.officer"),
+        ({"answers": {"access": 4, "procedure": 4, "officer": 6, "result": 4, "feedback": 4}}, "answers.officer"),
+        ({"answers": {"access": -1, "procedure": 4, "officer": 4, "result": 4, "feedback": 4}}, "answers.access"),
+        ({"answers": {**{i.id: 3 for i in SHORT.items}, "nonsense": 3}}, "answers.nonsense"),
+        ({"overall": 0}, "overall"),
+        ({"overall": None}, "overall"),
+        ({"expectations": ["time", "fees", "online", "simplify"]}, "expectations"),
+        ({"expectations": ["teleport"]}, "expectations"),
+        ({"comment": "x" * 1001}, "comment"),
+        ({"language": "fr"}, "language"),
+    ],
+)
+async def test_invalid_answers_are_422_naming_the_field(client, db, token, change, field):
+    r = await client.post(URL, json=body(token, **change))
+    assert r.status_code == 422, r.text
+    assert field in fields(r)
+    assert all(e["message"] for e in r.json()["errors"])
+    assert await count(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"answers": {"officer": "x"}}, "answers"),
+        ({"answers": {"officer": 4.5}}, "answers"),
+        ({"answers": []}, "answers"),
+        ({"overall": "rất tốt"}, "overall"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+async def test_wrong_types_are_422_naming_the_field(client, db, token, payload, field):
+    r = await client.post(URL, json=body(token, **payload))
+    assert r.status_code == 422, r.text
+    assert field in fields(r)
+    assert await count(db) == 0
+
+
+async def test_missing_token_is_422(client, db, token):
+    data = body(token)
+    del data["token"]
+    r = await client.post(URL, json=data)
+    assert r.status_code == 422 and "token" in fields(r)
+
+
+async def test_malformed_json_is_400(client, db, token):
+    for raw in (b'{"token": ', b"not json", json.dumps(body(token)).encode()[:-1]):
+        r = await client.post(URL, content=raw, headers={"content-type": "application/json"})
+        assert r.status_code == 400, raw
+        assert r.json()["status_code"] == 400
+    assert await count(db) == 0
+
+
+async def test_body_over_64_kb_is_413(client, db, settings, token):
+    r = await client.post(URL, json=body(token, comment="a" * 100_000))
+    assert r.status_code == 413
+    assert settings.max_body_bytes == 64 * 1024
+    assert await count(db) == 0
+
+
+async def test_no_api_key_needed_and_documented(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    op = schema["paths"][URL]["post"]
+    assert {"201", "400", "404", "409", "410", "413", "422"} <= set(op["responses"])
+    assert not op.get("security")
