@@ -112,5 +112,5 @@ def test_statistician_previews_draws_and_downloads_the_call_list(settings, arran
 
     resp, member, draws = run_db(settings.database_url, check)
     assert draws == 1
-    assert resp.receipt_id == member.receipt_id and member.status == "I"
+    assert resp.extra["receipt_id"] == member.receipt_id and member.status == "I" and member.response_id == resp.id
     assert resp.extra["stratum"] == main[0]["stratum"] and resp.extra["inclusion_prob"] == pytest.approx(float(main[0]["inclusion_prob"]))
