@@ -9,11 +9,14 @@ Admin pages (role admin): ``/admin/kiosk/`` (fleet), ``/admin/kiosk/codes``, ``/
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from pathlib import Path
 
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,8 +32,19 @@ from survey.web import page
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
-#: bump with every change of kiosk/static: the service worker's cache name and the heartbeat carry it
-APP_VERSION = "1.0.0"
+
+
+def _static_fingerprint() -> str:
+    """A short hash of kiosk/static and the kiosk templates, so every change of the shell gets a new version."""
+    digest = hashlib.sha256()
+    for path in sorted([*STATIC_DIR.glob("*"), *(Path(__file__).parents[1] / "templates" / "kiosk").glob("*")]):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+#: the service worker's cache name and the heartbeat carry it; changes whenever the kiosk shell changes
+APP_VERSION = f"1.0.0+{_static_fingerprint()}"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -81,7 +95,7 @@ async def manifest() -> Response:
 
 
 @get("/kiosk/static/{name:str}", include_in_schema=False)
-async def kiosk_static(name: str) -> Response:
+async def kiosk_static(name: FromPath[str]) -> Response:
     path = STATIC_DIR / name
     if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file() or name == "sw.js":
         raise NotFoundException()
@@ -92,7 +106,7 @@ async def kiosk_static(name: str) -> Response:
 
 
 @post("/kiosk/api/enrol", status_code=201, tags=["kiosk"], summary="Enrol a tablet with a one-time code")
-async def api_enrol(data: EnrolIn, db_session: AsyncSession) -> Response[EnrolOut]:
+async def api_enrol(data: JSONBody[EnrolIn], db_session: NamedDependency[AsyncSession]) -> Response[EnrolOut]:
     try:
         device, credential = await services.enrol(db_session, data.code)
     except services.KioskError as exc:
@@ -102,7 +116,7 @@ async def api_enrol(data: EnrolIn, db_session: AsyncSession) -> Response[EnrolOu
 
 
 @post("/kiosk/api/responses", status_code=201, tags=["kiosk"], summary="Submit one kiosk answer (idempotent on client_uuid)")
-async def api_submit(request: Request, data: SubmissionIn, db_session: AsyncSession, settings: Settings) -> Response[SubmissionOut]:
+async def api_submit(request: Request, data: JSONBody[SubmissionIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Response[SubmissionOut]:
     try:
         device = await services.authenticate(db_session, request.headers.get("authorization"))
         outcome = await services.submit(db_session, device, data, settings)
@@ -125,7 +139,7 @@ async def api_submit(request: Request, data: SubmissionIn, db_session: AsyncSess
 
 
 @post("/kiosk/api/heartbeat", status_code=200, tags=["kiosk"], summary="Report app version and queue length; get the device's configuration")
-async def api_heartbeat(request: Request, data: HeartbeatIn, db_session: AsyncSession) -> HeartbeatOut:
+async def api_heartbeat(request: Request, data: JSONBody[HeartbeatIn], db_session: NamedDependency[AsyncSession]) -> HeartbeatOut:
     try:
         device = await services.authenticate(db_session, request.headers.get("authorization"))
     except services.KioskError as exc:
@@ -148,12 +162,12 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 @get("/", name="kiosk:fleet")
-async def fleet_page(request: Request, db_session: AsyncSession) -> Template:
+async def fleet_page(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return admin_page(request, "admin/kiosk_fleet.html", {"devices": await services.fleet(db_session), "now": utcnow()})
 
 
 @post("/devices/{device_id:int}/revoke", name="kiosk:revoke", status_code=303)
-async def revoke_device(request: Request, device_id: int, db_session: AsyncSession) -> Redirect:
+async def revoke_device(request: Request, device_id: FromPath[int], db_session: NamedDependency[AsyncSession]) -> Redirect:
     if not await services.revoke(db_session, device_id, _actor(request)):
         raise NotFoundException()
     return Redirect("/admin/kiosk/", status_code=303)
@@ -165,12 +179,12 @@ async def _codes_context(db_session: AsyncSession, settings: Settings, **extra) 
 
 
 @get("/codes", name="kiosk:codes")
-async def codes_page(request: Request, db_session: AsyncSession, settings: Settings) -> Template:
+async def codes_page(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     return admin_page(request, "admin/kiosk_codes.html", await _codes_context(db_session, settings))
 
 
 @post("/codes", name="kiosk:codes-post", status_code=200)
-async def create_code(request: Request, db_session: AsyncSession, settings: Settings) -> Template:
+async def create_code(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     form = await _form(request)
     try:
         unit_id = int(form.get("unit_id") or 0)
@@ -192,7 +206,7 @@ async def create_code(request: Request, db_session: AsyncSession, settings: Sett
 
 
 @get("/review", name="kiosk:review")
-async def review_page(request: Request, db_session: AsyncSession) -> Template:
+async def review_page(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     status = request.query_params.get("status", "pending")
     if status not in ("pending", "accepted", "rejected"):
         status = "pending"
@@ -200,7 +214,7 @@ async def review_page(request: Request, db_session: AsyncSession) -> Template:
 
 
 @post("/review/{response_id:str}", name="kiosk:decide", status_code=303)
-async def decide(request: Request, response_id: str, db_session: AsyncSession) -> Redirect:
+async def decide(request: Request, response_id: FromPath[str], db_session: NamedDependency[AsyncSession]) -> Redirect:
     form = await _form(request)
     try:
         await services.decide(db_session, response_id, form.get("decision", ""), _actor(request))
@@ -212,7 +226,7 @@ async def decide(request: Request, response_id: str, db_session: AsyncSession) -
 
 
 @post("/screen", name="kiosk:screen", status_code=200)
-async def run_screening(request: Request, db_session: AsyncSession, settings: Settings) -> Template:
+async def run_screening(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     form = await _form(request)
     try:
         first = date.fromisoformat(form.get("from", ""))

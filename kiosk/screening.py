@@ -18,12 +18,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiosk import integrity
 from kiosk.models import KioskDevice
 from survey.db.models import Receipt, Response
+from survey.db.write_turns import sqlite_write_turn
 from survey.settings import Settings
 
 PILLAR_SLOTS = 8  # at most this many optional taps enter the answer signature
@@ -68,11 +69,15 @@ def _epoch(dt: datetime) -> int:
 
 async def _receipts_at_counter(session: AsyncSession, unit_id: int, counter: str, start: datetime, end: datetime) -> int:
     """Receipts at the counter that day; -1 when the unit reports no counters that day (rule not applicable)."""
-    in_day = (Receipt.unit_id == unit_id, Receipt.received_at >= start, Receipt.received_at < end)
-    with_counter = await session.scalar(select(func.count()).select_from(Receipt).where(*in_day, Receipt.counter.is_not(None))) or 0
+    row = (await session.execute(
+        select(func.count(), func.sum(case((Receipt.counter == counter, 1), else_=0)))  # one query for both counts
+        .select_from(Receipt)
+        .where(Receipt.unit_id == unit_id, Receipt.received_at >= start, Receipt.received_at < end, Receipt.counter.is_not(None))
+    )).one()
+    with_counter, at_counter = row[0] or 0, row[1] or 0
     if with_counter == 0:
         return -1
-    return await session.scalar(select(func.count()).select_from(Receipt).where(*in_day, Receipt.counter == counter)) or 0
+    return int(at_counter)
 
 
 async def screen_on_ingest(
@@ -133,9 +138,10 @@ async def add_flags(session: AsyncSession, flags_by_id: dict[str, list[str]]) ->
         .values(integrity_flags=bindparam("flags"), review_status=bindparam("status"))
     )
     params = [{"rid": rid, "flags": flags, "status": "pending" if flags else "accepted"} for rid, flags in flags_by_id.items()]
-    conn = await session.connection()
-    await conn.execute(stmt, params)  # one executemany
-    await session.commit()
+    async with sqlite_write_turn(session):
+        conn = await session.connection()
+        await conn.execute(stmt, params)  # one executemany
+        await session.commit()
 
 
 # --------------------------------------------------------------------------- batch job

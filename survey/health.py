@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from survey.web import page
 
 
 @get("/healthz", include_in_schema=False)
-async def healthz(db_session: AsyncSession) -> dict[str, str]:
+async def healthz(db_session: NamedDependency[AsyncSession]) -> dict[str, str]:
     await db_session.execute(text("SELECT 1"))
     return {"status": "ok"}
 

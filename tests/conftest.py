@@ -125,7 +125,7 @@ def database_url(_migrated_template: str, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return replace(Settings(), database_url=database_url, secret_key=os.environ["HAILONG_SECRET_KEY"], public_url="http://testserver")
+    return replace(Settings(), database_url=database_url, secret_key=os.environ["HAILONG_SECRET_KEY"], public_url="http://testserver.local")
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client driving the ASGI app in-process (lifespan included)."""
     from litestar.testing import AsyncTestClient
 
-    async with AsyncTestClient(app=app, base_url="http://testserver") as c:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
         yield c
 
 

@@ -6,23 +6,25 @@
   'use strict';
   var LS_CRED = 'hl_kiosk_credential', LS_CONFIG = 'hl_kiosk_config';
   var APP_VERSION = (document.querySelector('meta[name=hl-app-version]') || {}).content || 'dev';
-  var REPLAY_GAP_MS = 200, BACKOFF_MAX_MS = 30000, HEARTBEAT_MS = 60000, THANKS_MS = 5000;
+  var REPLAY_GAP_MS = 200, BACKOFF_MAX_MS = 30000, HEARTBEAT_MS = 60000, THANKS_MS = 5000, RECEIPT_VERDICT_MS = 4000, WEDGE_GAP_MS = 250;
 
   var T = {
     vi: { followup: 'Xin cảm ơn! Ông/Bà có muốn đánh giá thêm từng mặt? (không bắt buộc)', send: 'Gửi đánh giá', skip: 'Bỏ qua',
       thanks: 'Xin cảm ơn Ông/Bà đã đánh giá!', thanks_sub: 'Ý kiến của Ông/Bà giúp chúng tôi phục vụ tốt hơn.', lang: 'English',
       scan: 'Quét mã QR trên giấy hẹn', scan_help: 'Đưa mã QR trên giấy tiếp nhận hồ sơ vào camera hoặc máy quét.', cancel: 'Hủy',
-      receipt_ok: 'Đã nhận mã giấy hẹn — mời Ông/Bà đánh giá', queued: 'Chờ gửi', exit: 'Thoát', pin: 'Nhập mã PIN để thoát chế độ kiosk',
+      receipt_ok: 'Đã nhận mã giấy hẹn — mời Ông/Bà đánh giá', queued: 'Chờ gửi', exit: 'Thoát', exit_label: 'Thoát chế độ kiosk', pin: 'Nhập mã PIN để thoát chế độ kiosk',
       pin_bad: 'Mã PIN không đúng.', back: 'Quay lại kiosk', sync: 'Đồng bộ ngay', unenrol: 'Gỡ đăng ký thiết bị',
       revoked: 'Thiết bị đã bị thu hồi. Vui lòng liên hệ quản trị viên.', offline: 'Đang ngoại tuyến — câu trả lời được lưu và sẽ gửi sau',
-      rejected: 'Bị từ chối', device: 'Thiết bị', counter: 'Quầy' },
+      rejected: 'Bị từ chối', device: 'Thiết bị', counter: 'Quầy', not_receipt: 'Mã QR này không phải mã giấy hẹn.',
+      refused_sub: 'Đánh giá này chưa được ghi nhận. Chạm vào màn hình để tiếp tục.' },
     en: { followup: 'Thank you! Would you like to rate each aspect too? (optional)', send: 'Send', skip: 'Skip',
       thanks: 'Thank you for your rating!', thanks_sub: 'Your opinion helps us serve you better.', lang: 'Tiếng Việt',
       scan: 'Scan the QR code on your receipt', scan_help: 'Hold the QR code on your receipt to the camera or the scanner.', cancel: 'Cancel',
-      receipt_ok: 'Receipt scanned — please rate', queued: 'Queued', exit: 'Exit', pin: 'Enter the PIN to leave kiosk mode',
+      receipt_ok: 'Receipt scanned — please rate', queued: 'Queued', exit: 'Exit', exit_label: 'Exit kiosk mode', pin: 'Enter the PIN to leave kiosk mode',
       pin_bad: 'Wrong PIN.', back: 'Back to kiosk', sync: 'Sync now', unenrol: 'Unenrol this device',
       revoked: 'This device has been revoked. Please contact an administrator.', offline: 'Offline — answers are saved and will be sent later',
-      rejected: 'Rejected', device: 'Device', counter: 'Counter' }
+      rejected: 'Rejected', device: 'Device', counter: 'Counter', not_receipt: 'This QR code is not a receipt code.',
+      refused_sub: 'This rating was not recorded. Tap the screen to continue.' }
   };
 
   function $(sel) { return document.querySelector(sel); }
@@ -96,6 +98,15 @@
     retryTimer = setTimeout(flush, delay);
   }
   function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  // the screen waiting for the server's verdict on one answer (a receipt-bound rating), by client_uuid
+  var waiters = {};
+  function settle(id, outcome) { var w = waiters[id]; if (w) { delete waiters[id]; w(outcome); } }
+  function outcomeOf(id, ms) {
+    return new Promise(function (resolve) {
+      var timer = setTimeout(function () { delete waiters[id]; resolve(null); }, ms);
+      waiters[id] = function (outcome) { clearTimeout(timer); resolve(outcome); };
+    });
+  }
   function flush() {
     if (flushing) { again = true; return Promise.resolve(); }
     if (revoked || !credential()) return Promise.resolve();
@@ -108,9 +119,16 @@
         if (i >= items.length) { attempt = 0; return null; }
         var item = items[i++];
         return api('/kiosk/api/responses', item.body).then(function (resp) {
-          if (resp.status === 200 || resp.status === 201) return outbox.del(item.client_uuid);
+          if (resp.status === 200 || resp.status === 201) return outbox.del(item.client_uuid).then(function () { settle(item.client_uuid, { ok: true }); });
           if (resp.status === 401) { setRevoked(true); throw new Error('revoked'); }
-          if (resp.status >= 400 && resp.status < 500 && resp.status !== 408 && resp.status !== 429) return outbox.reject(item, resp.status);
+          if (resp.status >= 400 && resp.status < 500 && resp.status !== 408 && resp.status !== 429) {
+            return resp.json().catch(function () { return {}; }).then(function (data) {
+              var e = (data && data.errors && data.errors[0]) || {};
+              return outbox.reject(item, resp.status).then(function () {
+                settle(item.client_uuid, { ok: false, status: resp.status, field: e.field, message: e.message, message_en: e.message_en });
+              });
+            });
+          }
           throw new Error('server ' + resp.status);
         }).then(function () { updateStatus(); return sleep(REPLAY_GAP_MS).then(next); });
       }
@@ -168,6 +186,8 @@
     if (!cfg) return;
     document.documentElement.lang = lang;
     $all('[data-t]').forEach(function (el) { el.textContent = t(el.dataset.t); });
+    $all('[data-tl]').forEach(function (el) { el.setAttribute('aria-label', t(el.dataset.tl)); });
+    $('#lang').setAttribute('lang', lang === 'vi' ? 'en' : 'vi');  // the button names the other language
     var q = cfg.questionnaire;
     $('#overall-question').textContent = label(q.overall) || label(q.title);
     $all('.face').forEach(function (btn) { btn.querySelector('.face-label').textContent = label(q.scale[btn.dataset.level]); });
@@ -187,23 +207,29 @@
         var b = document.createElement('button');
         b.type = 'button'; b.className = 'lv'; b.dataset.item = item.id; b.dataset.value = String(v);
         b.textContent = String(v); b.title = label(q.scale[String(v)]);
-        b.setAttribute('aria-label', label(q.scale[String(v)]));
+        b.setAttribute('aria-label', v + ' – ' + label(q.scale[String(v)]));  // the visible digit stays in the name
         b.setAttribute('aria-pressed', current && current.answers[item.id] === v ? 'true' : 'false');
         lv.appendChild(b);
       }
       row.appendChild(lv);
       box.appendChild(row);
     });
-    $('#device-name').textContent = cfg.device_name + ' · ' + t('counter') + ' ' + cfg.counter;
+    var counter = String(cfg.counter || ''), word = t('counter');
+    // a counter named "Quầy 2" is not shown as "Quầy Quầy 2"
+    if (counter.toLowerCase().indexOf(word.toLowerCase()) !== 0) counter = word + ' ' + counter;
+    $('#device-name').textContent = cfg.device_name + ' · ' + counter;
     $('#unit-name').textContent = cfg.unit_name;
     $('#receipt-ok').hidden = !(current && current.receipt_token);
+    $('#scan-error').hidden = !(current && current.scan_error);
   }
 
   function applyConfig() { render(); }
 
   function newCitizen() {
-    current = { overall: null, answers: {}, receipt_token: null, saved: false };
+    current = { overall: null, answers: {}, receipt_token: null, scan_error: false, saved: false, client_uuid: null };
     lang = 'vi';
+    stopCamera();  // a citizen who walked away from the scan screen must not leave the camera on
+    setBusy(false);
     clearTimeout(thanksTimer);
     render();
     show('start');
@@ -220,15 +246,38 @@
       overall: current.overall, answers: current.answers, language: lang
     };
     if (current.receipt_token) body.receipt_token = current.receipt_token;
+    current.client_uuid = body.client_uuid;
     return outbox.put({ client_uuid: body.client_uuid, seq: seq++, body: body }).then(function () { updateStatus(); flush(); });
   }
 
-  function finish() {
-    save();
+  function thanks() {
     show('thanks');
-    var cfg = config();
     clearTimeout(thanksTimer);
-    thanksTimer = setTimeout(newCitizen, Math.min(THANKS_MS, cfg.idle_seconds * 1000));
+    thanksTimer = setTimeout(newCitizen, Math.min(THANKS_MS, idleSeconds() * 1000));
+  }
+  function refused(outcome) {
+    $('#refused-message').textContent = (lang === 'en' && outcome.message_en) || outcome.message || t('rejected');
+    show('refused');
+    clearTimeout(thanksTimer);
+    thanksTimer = setTimeout(newCitizen, 2 * THANKS_MS);
+  }
+  function setBusy(on) {
+    ['#send', '#skip'].forEach(function (sel) { var b = $(sel); if (b) b.disabled = on; });
+    if (on) document.body.dataset.busy = '1'; else delete document.body.dataset.busy;
+  }
+  function finish() {
+    if (document.body.dataset.busy) return;
+    var cit = current;
+    save();
+    // a receipt-bound rating may be refused (receipt already rated, another unit's, forged): when online, wait
+    // briefly for the server's verdict so the citizen is told; offline it is queued and thanked as usual
+    if (!cit || !cit.receipt_token || !cit.client_uuid || !navigator.onLine) { thanks(); return; }
+    setBusy(true);
+    outcomeOf(cit.client_uuid, RECEIPT_VERDICT_MS).then(function (outcome) {
+      if (current !== cit) return;  // reset meanwhile (idle)
+      setBusy(false);
+      if (outcome && !outcome.ok && outcome.field === 'receipt_token') refused(outcome); else thanks();
+    });
   }
 
   function idleSeconds() { var c = config(); return (c && c.idle_seconds) || 20; }
@@ -248,43 +297,69 @@
   // ------------------------------------------------------------------ receipt QR (camera or USB scanner)
   var wedge = '', wedgeAt = 0, scanStream = null;
   function acceptScan(text) {
-    if (!text || !/\/R\/[A-Z2-7]+/i.test(text) && !/^[A-Z2-7]{30,64}$/i.test(text.trim())) return false;
-    current.receipt_token = text.trim();
+    var screen = document.body.dataset.screen;
+    if (screen === 'pin' || screen === 'admin') return false;  // staff screens: not a citizen's scan
+    // a new citizen may scan while the previous one's thank-you (or refusal) is still shown
+    if (!current || current.saved || screen === 'thanks' || screen === 'refused') newCitizen();
+    text = (text || '').trim();
+    var ok = /\/R\/[A-Z2-7]{30,64}\/?([?#].*)?$/i.test(text) || /^[A-Z2-7]{30,64}$/i.test(text);
+    current.receipt_token = ok ? text : null;
+    current.scan_error = !ok;
     stopCamera();
     render();
     show('start');
     touch();
-    return true;
+    return ok;
   }
   function onKey(e) {
-    // a keyboard-wedge scanner types the QR text quickly and ends with Enter
-    var now = Date.now();
-    if (now - wedgeAt > 100) wedge = '';
+    // a keyboard-wedge scanner types the QR text quickly and ends with Enter (a few ms a key; allow for a
+    // Bluetooth scanner or a busy tablet; a person typing is slower, and a kiosk normally has no keyboard)
+    var now = e.timeStamp || Date.now();
+    if (now - wedgeAt > WEDGE_GAP_MS) wedge = '';
     wedgeAt = now;
-    if (e.key === 'Enter') { if (wedge.length > 20) acceptScan(wedge); wedge = ''; return; }
+    if (e.key === 'Enter') {
+      // the scanner's Enter must not also press the focused button (language, exit, a face...)
+      if (wedge.length > 20) { e.preventDefault(); e.stopPropagation(); acceptScan(wedge); }
+      wedge = '';
+      return;
+    }
     if (e.key.length === 1) wedge += e.key;
   }
   function stopCamera() {
     if (scanStream) { scanStream.getTracks().forEach(function (tr) { tr.stop(); }); scanStream = null; }
+    var video = $('#scan-video');
+    if (video) { video.srcObject = null; video.hidden = true; }
   }
   function startCamera() {
     show('scan');
-    if (!('BarcodeDetector' in window) || !navigator.mediaDevices) return;  // the USB scanner still works
-    var detector = new window.BarcodeDetector({ formats: ['qr_code'] });
-    navigator.mediaDevices.getUserMedia({ video: { facingMode: 'user' } }).then(function (stream) {
-      scanStream = stream;
-      var video = $('#scan-video');
-      video.hidden = false;
-      video.srcObject = stream;
-      video.play();
-      (function loop() {
-        if (!scanStream) return;
-        detector.detect(video).then(function (codes) {
-          if (codes.length && acceptScan(codes[0].rawValue)) return;
-          setTimeout(loop, 250);
-        }).catch(function () { setTimeout(loop, 500); });
-      })();
+    // the USB scanner always works; the camera only where the browser can decode QR codes (desktop Linux
+    // Chromium has a BarcodeDetector that detects nothing: no pointless camera stream there)
+    if (!('BarcodeDetector' in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
+    var formats = window.BarcodeDetector.getSupportedFormats ? window.BarcodeDetector.getSupportedFormats() : Promise.resolve([]);
+    formats.then(function (list) {
+      if (list.indexOf('qr_code') < 0 || document.body.dataset.screen !== 'scan') return null;
+      var detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+      return navigator.mediaDevices.getUserMedia({ video: { facingMode: 'user' } }).then(function (stream) {
+        if (document.body.dataset.screen !== 'scan') { stream.getTracks().forEach(function (tr) { tr.stop(); }); return; }
+        runDetector(detector, stream);
+      });
     }).catch(function () { /* no camera: the USB scanner still works */ });
+  }
+  function runDetector(detector, stream) {
+    stopCamera();
+    scanStream = stream;
+    var video = $('#scan-video');
+    video.hidden = false;
+    video.srcObject = stream;
+    video.play();
+    (function loop() {
+      if (scanStream !== stream) return;
+      detector.detect(video).then(function (codes) {
+        if (scanStream !== stream) return;
+        if (codes.length && acceptScan(codes[0].rawValue)) return;
+        setTimeout(loop, 250);
+      }).catch(function () { setTimeout(loop, 500); });
+    })();
   }
 
   // ------------------------------------------------------------------ exit PIN
@@ -319,6 +394,7 @@
     $all('.face').forEach(function (btn) {
       btn.addEventListener('click', function () {
         current.overall = Number(btn.dataset.level);
+        current.scan_error = false;
         if (document.documentElement.requestFullscreen && !document.fullscreenElement) document.documentElement.requestFullscreen().catch(function () {});
         render();
         show('followup');
@@ -334,6 +410,7 @@
     });
     $('#send').addEventListener('click', finish);
     $('#screen-thanks').addEventListener('click', newCitizen);  // the next citizen need not wait
+    $('#screen-refused').addEventListener('click', newCitizen);
     $('#skip').addEventListener('click', function () { current.answers = {}; finish(); });
     $('#lang').addEventListener('click', function () { lang = lang === 'vi' ? 'en' : 'vi'; render(); });
     $('#scan').addEventListener('click', startCamera);

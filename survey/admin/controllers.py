@@ -10,7 +10,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from litestar import Request, Router, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,7 +80,7 @@ async def login_form(request: Request) -> Template | Redirect:
 
 
 @post("/login", name="admin:login-post", status_code=303)
-async def login(request: Request, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+async def login(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     form = await _form(request)
     username, password = form.get("username", "").strip(), form.get("password", "")
     nxt = safe_next(form.get("next"))
@@ -106,7 +108,7 @@ async def login(request: Request, db_session: AsyncSession, settings: Settings) 
 
 
 @post("/logout", name="admin:logout", status_code=303)
-async def logout(request: Request, db_session: AsyncSession) -> Redirect:
+async def logout(request: Request, db_session: NamedDependency[AsyncSession]) -> Redirect:
     user = current_user(request)
     if user is not None:
         audit.record(db_session, user.username, "logout", "user", user.id)
@@ -119,28 +121,28 @@ async def logout(request: Request, db_session: AsyncSession) -> Redirect:
 
 
 @get("/", name="admin:dashboard", guards=[requires_role("viewer")])
-async def dashboard(request: Request, db_session: AsyncSession) -> Template:
+async def dashboard(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return admin_page(request, "admin/dashboard.html", await services.dashboard(db_session))
 
 
 @get("/units", name="admin:units", guards=[requires_role("viewer")])
-async def units(request: Request, db_session: AsyncSession) -> Template:
+async def units(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return admin_page(request, "admin/units.html", {"tree": await services.unit_tree(db_session)})
 
 
 @get("/procedures", name="admin:procedures", guards=[requires_role("viewer")])
-async def procedures(request: Request, db_session: AsyncSession) -> Template:
+async def procedures(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return admin_page(request, "admin/procedures.html", {"fields": await services.procedures_by_field(db_session)})
 
 
 @get("/receipts", name="admin:receipts", guards=[requires_role("viewer")])
-async def receipts(request: Request, db_session: AsyncSession) -> Template:
+async def receipts(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     result = await services.receipts_page(db_session, services.page_number(request.query_params.get("page")))
     return admin_page(request, "admin/receipts.html", {"result": result.as_dict()})
 
 
 @get("/audit", name="admin:audit", guards=[requires_role("admin")])
-async def audit_log(request: Request, db_session: AsyncSession) -> Template:
+async def audit_log(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     result = await services.audit_page(db_session, services.page_number(request.query_params.get("page")))
     return admin_page(request, "admin/audit.html", {"result": result.as_dict()})
 
@@ -154,12 +156,12 @@ async def _api_clients_page(request: Request, db_session: AsyncSession, errors: 
 
 
 @get("/api-clients", name="admin:api-clients", guards=[requires_role("admin")])
-async def api_clients(request: Request, db_session: AsyncSession) -> Template:
+async def api_clients(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return await _api_clients_page(request, db_session)
 
 
 @post("/api-clients", name="admin:api-clients-create", guards=[requires_role("admin")], status_code=200)
-async def create_api_client(request: Request, db_session: AsyncSession) -> Template:
+async def create_api_client(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     from survey.receipts.clients import create_api_client as create
 
     form = await _form(request)
@@ -185,7 +187,7 @@ async def create_api_client(request: Request, db_session: AsyncSession) -> Templ
 
 
 @post("/api-clients/{client_id:int}/revoke", name="admin:api-clients-revoke", guards=[requires_role("admin")], status_code=303)
-async def revoke_api_client(request: Request, db_session: AsyncSession, client_id: int) -> Redirect:
+async def revoke_api_client(request: Request, db_session: NamedDependency[AsyncSession], client_id: FromPath[int]) -> Redirect:
     from survey.receipts.clients import revoke_api_client as revoke
 
     try:
@@ -203,7 +205,7 @@ async def revoke_api_client(request: Request, db_session: AsyncSession, client_i
 
 
 @get("/users", name="admin:users", guards=[requires_role("admin")])
-async def user_list(request: Request, db_session: AsyncSession) -> Template:
+async def user_list(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return admin_page(request, "admin/users.html", {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": [], "form": {}})
 
 
@@ -215,7 +217,7 @@ ROLE_CHOICES = [
 
 
 @post("/users", name="admin:users-create", guards=[requires_role("admin")], status_code=303)
-async def user_create(request: Request, db_session: AsyncSession) -> Template | Redirect:
+async def user_create(request: Request, db_session: NamedDependency[AsyncSession]) -> Template | Redirect:
     form = await _form(request)
     try:
         await users.create_user(db_session, form.get("username", ""), form.get("password", ""), form.get("role", ""), full_name=form.get("full_name", "").strip()[:255], actor=_actor(request))

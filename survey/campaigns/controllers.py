@@ -14,7 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,7 +78,7 @@ async def _design_page(
 
 
 @get("/", name="sampling:index", guards=STATISTICIAN)
-async def index(request: Request, db_session: AsyncSession) -> Template:
+async def index(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return await _design_page(request, db_session)
 
 
@@ -93,7 +95,7 @@ async def _parse_and_plan(request: Request, db_session: AsyncSession, settings: 
 
 
 @post("/preview", name="sampling:preview", guards=STATISTICIAN, status_code=200)
-async def preview(request: Request, db_session: AsyncSession, settings: Settings) -> Template:
+async def preview(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     parsed, _frame, pv, errors = await _parse_and_plan(request, db_session, settings)
     if errors:
         return await _design_page(request, db_session, parsed.values, errors, status_code=400)
@@ -101,7 +103,7 @@ async def preview(request: Request, db_session: AsyncSession, settings: Settings
 
 
 @post("/draw", name="sampling:draw", guards=STATISTICIAN, status_code=303)
-async def draw(request: Request, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+async def draw(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     parsed, frame, pv, errors = await _parse_and_plan(request, db_session, settings)
     if errors:
         return await _design_page(request, db_session, parsed.values, errors, status_code=400)
@@ -113,7 +115,7 @@ async def draw(request: Request, db_session: AsyncSession, settings: Settings) -
 
 
 @get("/{campaign_id:int}", name="sampling:campaign", guards=STATISTICIAN)
-async def campaign(request: Request, db_session: AsyncSession, campaign_id: int) -> Template:
+async def campaign(request: Request, db_session: NamedDependency[AsyncSession], campaign_id: FromPath[int]) -> Template:
     report = await services.campaign_report(db_session, campaign_id)
     if report is None:
         raise NotFoundException("Không tìm thấy đợt khảo sát.")
@@ -121,7 +123,7 @@ async def campaign(request: Request, db_session: AsyncSession, campaign_id: int)
 
 
 @post("/{campaign_id:int}/dispositions", name="sampling:dispositions", guards=STATISTICIAN, status_code=303)
-async def dispositions(request: Request, db_session: AsyncSession, campaign_id: int) -> Template | Redirect:
+async def dispositions(request: Request, db_session: NamedDependency[AsyncSession], campaign_id: FromPath[int]) -> Template | Redirect:
     report = await services.campaign_report(db_session, campaign_id)
     if report is None:
         raise NotFoundException("Không tìm thấy đợt khảo sát.")
@@ -166,13 +168,13 @@ def _download(body: bytes, media_type: str, filename: str) -> Response:
 
 
 @get("/{campaign_id:int}/calls.csv", name="sampling:calls-csv", guards=STATISTICIAN)
-async def calls_csv(request: Request, db_session: AsyncSession, settings: Settings, campaign_id: int) -> Response:
+async def calls_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], campaign_id: FromPath[int]) -> Response:
     rows = await _rows(db_session, settings, campaign_id)
     return _download(services.call_list_csv(rows), "text/csv; charset=utf-8", f"campaign-{campaign_id}-calls.csv")
 
 
 @get("/{campaign_id:int}/calls.xlsx", name="sampling:calls-xlsx", guards=STATISTICIAN)
-async def calls_xlsx(request: Request, db_session: AsyncSession, settings: Settings, campaign_id: int) -> Response:
+async def calls_xlsx(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], campaign_id: FromPath[int]) -> Response:
     rows = await _rows(db_session, settings, campaign_id)
     return _download(
         services.call_list_xlsx(rows, f"campaign {campaign_id}"),
@@ -223,7 +225,7 @@ def _survey_page(request: Request, inv: services.Invitation, settings: Settings,
 
 
 @get(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
-async def invite_get(request: Request, token: str, db_session: AsyncSession, settings: Settings) -> Template:
+async def invite_get(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     try:
         inv = await _open(db_session, token, settings)
     except (services.InvitationNotFound, services.InvitationExpired) as exc:
@@ -243,7 +245,7 @@ def member_client_uuid(member_id: int) -> str:
 
 
 @post(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
-async def invite_post(request: Request, token: str, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+async def invite_post(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     try:
         inv = await _open(db_session, token, settings)
     except (services.InvitationNotFound, services.InvitationExpired) as exc:
@@ -270,7 +272,7 @@ async def invite_post(request: Request, token: str, db_session: AsyncSession, se
 
 
 @get(INVITE_THANKS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
-async def invite_thanks(request: Request, token: str, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+async def invite_thanks(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     try:
         inv = await _open(db_session, token, settings)
     except (services.InvitationNotFound, services.InvitationExpired) as exc:

@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,7 +94,7 @@ class ReceiptApi(Controller):
         "for the same unit; 409 when it is registered for another unit.",
         responses={200: ResponseSpec(ReceiptRead, description="Already registered: the existing receipt"), **_ERRORS},
     )
-    async def create(self, data: ReceiptCreate, api_client: ApiClient, db_session: AsyncSession, settings: Settings) -> Response[ReceiptRead]:
+    async def create(self, data: JSONBody[ReceiptCreate], api_client: NamedDependency[ApiClient], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Response[ReceiptRead]:
         try:
             result = await services.register_receipt(db_session, _to_input(data), api_client, settings)
         except services.ReceiptValidationError as exc:
@@ -108,7 +110,7 @@ class ReceiptApi(Controller):
         responses={200: ResponseSpec(ReceiptBatchRead, description="All were already registered"), **_ERRORS},
         request_max_body_size=1024 * 1024,
     )
-    async def batch(self, data: ReceiptBatch, api_client: ApiClient, db_session: AsyncSession, settings: Settings) -> Response[ReceiptBatchRead]:
+    async def batch(self, data: JSONBody[ReceiptBatch], api_client: NamedDependency[ApiClient], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Response[ReceiptBatchRead]:
         try:
             results = await services.register_receipts_bulk(db_session, [_to_input(i) for i in data.items], api_client, settings)
         except services.ReceiptValidationError as exc:
@@ -122,7 +124,7 @@ class ReceiptApi(Controller):
         summary="A receipt this client registered",
         responses={404: ResponseSpec(ErrorRead, description="Unknown code, or registered by another client")},
     )
-    async def read(self, dossier_code: str, api_client: ApiClient, db_session: AsyncSession, settings: Settings) -> ReceiptRead:
+    async def read(self, dossier_code: FromPath[str], api_client: NamedDependency[ApiClient], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> ReceiptRead:
         result = await services.get_receipt_for_client(db_session, dossier_code, api_client, settings)
         if result is None:
             raise NotFoundException(detail=f"No receipt {dossier_code.strip().upper()!r} registered by this API client")
@@ -147,7 +149,7 @@ def _check_token(settings: Settings, token: str) -> str:
     media_type="image/svg+xml",
     responses={404: ResponseSpec(ErrorRead, description="Forged token"), 410: ResponseSpec(ErrorRead, description="Expired")},
 )
-async def qr_image(name: str, settings: Settings) -> Response[bytes]:
+async def qr_image(name: FromPath[str], settings: NamedDependency[Settings]) -> Response[bytes]:
     token, dot, ext = name.rpartition(".")
     if not dot or ext.lower() not in ("svg", "png"):
         raise NotFoundException(detail="Use /qr/{token}.svg or /qr/{token}.png")
@@ -162,10 +164,10 @@ async def qr_image(name: str, settings: Settings) -> Response[bytes]:
 @get("/slip/{token:str}", tags=["qr"], summary="Printable receipt slip with the QR code (58 mm, 80 mm or A5)")
 async def slip(
     request: Request,
-    token: str,
-    db_session: AsyncSession,
-    settings: Settings,
-    size: str = Parameter(query="size", default="80", description="58 | 80 (thermal, mm) | a5"),
+    token: FromPath[str],
+    db_session: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    size: Annotated[str, QueryParameter(description="58 | 80 (thermal, mm) | a5")] = "80",
 ) -> Template:
     size = size.lower()
     if size not in SLIP_SIZES:

@@ -19,7 +19,7 @@ Public functions (stable; the admin, demo, import and benchmark code call them):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey.db.base import utcnow
 from survey.db.models import ApiClient, Procedure, Receipt, Unit
 from survey.db.models.receipts import RECEIPT_CHANNELS
+from survey.db.write_turns import sqlite_write_turn
 from survey.receipts import tokens
 from survey.settings import Settings
 
@@ -234,7 +235,7 @@ def _registered(settings: Settings, receipt: Receipt, unit: Unit, procedure_code
 
 async def _by_code(session: AsyncSession, model, codes: set[str]) -> dict:
     found: dict = {}
-    ordered = sorted(codes)
+    ordered = sorted(c for c in codes if c)  # no query at all when nothing is asked (e.g. no procedure codes)
     for i in range(0, len(ordered), _CHUNK):
         rows = await session.scalars(select(model).where(model.code.in_(ordered[i : i + _CHUNK])))
         found.update({r.code: r for r in rows})
@@ -250,10 +251,16 @@ async def _existing_receipts(session: AsyncSession, codes: set[str]) -> dict[str
     return found
 
 
-async def _allowed_unit_ids(session: AsyncSession, client: ApiClient | None) -> set[int] | None:
-    """Units a restricted client may use: its own unit and every unit below it (None = unrestricted)."""
+async def _allowed_unit_ids(session: AsyncSession, client: ApiClient | None, used: Set[int] = frozenset()) -> set[int] | None:
+    """Units a restricted client may use: its own unit and every unit below it (None = unrestricted).
+
+    When every unit in ``used`` is the client's own unit, that is all the caller needs to know and the
+    unit tree is not read (the common case: a one-stop-shop system registering for its own office).
+    """
     if client is None or client.unit_id is None:
         return None
+    if used <= {client.unit_id}:
+        return {client.unit_id}
     rows = (await session.execute(select(Unit.id, Unit.parent_id))).all()
     children: dict[int, list[int]] = {}
     for uid, parent in rows:
@@ -301,7 +308,7 @@ async def _plan(session: AsyncSession, items: Sequence[ReceiptInput], client: Ap
     units = await _by_code(session, Unit, {(i.unit_code or "").strip() for i in items})
     procedures = await _by_code(session, Procedure, {i.procedure_code.strip() for i in items if i.procedure_code})
     existing = await _existing_receipts(session, {c for c in codes if c})
-    allowed = await _allowed_unit_ids(session, client)
+    allowed = await _allowed_unit_ids(session, client, {u.id for u in units.values()})
     seen: dict[str, int] = {}
     now = utcnow()
     for idx, (item, code) in enumerate(zip(items, codes, strict=True)):
@@ -400,18 +407,10 @@ async def register_receipts_bulk(
         return await _register_bulk(session, items, client, settings, commit=True, progress=None, single=single)
 
 
-async def _register_bulk(
-    session: AsyncSession,
-    items: Sequence[ReceiptInput],
-    client: ApiClient | None,
-    settings: Settings,
-    *,
-    commit: bool,
-    progress: Callable[[int], None] | None,
-    single: bool,
-) -> list[RegisteredReceipt]:
-    plan = await _plan(session, items, client, settings, single)
-    _raise_for(plan)
+async def _write(
+    session: AsyncSession, plan: _Plan, client: ApiClient | None, settings: Settings, progress: Callable[[int], None] | None
+) -> list[tuple[_Checked, Receipt]]:
+    """Add the new receipts of a checked plan (and fill an empty ``returned_at`` of existing ones), then flush."""
     new_rows: list[tuple[_Checked, Receipt]] = []
     for done, c in enumerate(plan.checked, start=1):
         if c.existing is None:
@@ -437,8 +436,27 @@ async def _register_bulk(
     await session.flush()
     if progress is not None and len(plan.checked) % 1000:
         progress(len(plan.checked) % 1000)
+    return new_rows
+
+
+async def _register_bulk(
+    session: AsyncSession,
+    items: Sequence[ReceiptInput],
+    client: ApiClient | None,
+    settings: Settings,
+    *,
+    commit: bool,
+    progress: Callable[[int], None] | None,
+    single: bool,
+) -> list[RegisteredReceipt]:
+    plan = await _plan(session, items, client, settings, single)
+    _raise_for(plan)
     if commit:
-        await session.commit()
+        async with sqlite_write_turn(session):  # the inserts and their commit: one writer at a time on SQLite
+            new_rows = await _write(session, plan, client, settings, progress)
+            await session.commit()
+    else:
+        new_rows = await _write(session, plan, client, settings, progress)
     new_by_check = {id(cc): r for cc, r in new_rows}
     proc_codes = {c.procedure.id: c.procedure.code for c in plan.checked if c.procedure}
     out = []

@@ -11,8 +11,10 @@ import re
 from typing import Any
 
 from litestar import MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,7 +54,7 @@ def _survey_page(request: Request, link: ReceiptLink, settings: Settings, values
 
 
 @get(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
-async def survey_get(request: Request, token: str, db_session: AsyncSession, settings: Settings) -> Template:
+async def survey_get(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     """Consent notice first; ``?start=1`` (the "Bắt đầu" button, a plain GET form) shows the questionnaire."""
     try:
         link = await pages.open_receipt(db_session, token, settings)
@@ -66,7 +68,7 @@ async def survey_get(request: Request, token: str, db_session: AsyncSession, set
 
 
 @post(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
-async def survey_post(request: Request, token: str, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+async def survey_post(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     try:
         link = await pages.open_receipt(db_session, token, settings)
     except (LinkNotFound, LinkExpired) as exc:
@@ -88,7 +90,7 @@ async def survey_post(request: Request, token: str, db_session: AsyncSession, se
 
 
 @get(THANKS_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
-async def survey_thanks(request: Request, token: str, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+async def survey_thanks(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     try:
         link = await pages.open_receipt(db_session, token, settings)
     except (LinkNotFound, LinkExpired) as exc:
@@ -145,7 +147,7 @@ def _field_errors(errors: list[FieldError]) -> list[dict[str, Any]]:
         422: ResponseSpec(ApiError, description="Invalid answers; `errors` names each field"),
     },
 )
-async def create_response(data: ResponseIn, db_session: AsyncSession, settings: Settings) -> ResponseCreated:
+async def create_response(data: JSONBody[ResponseIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> ResponseCreated:
     try:
         link = await pages.open_receipt(db_session, data.token, settings)
     except LinkExpired:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.db.base import utcnow
 from survey.db.models import Response
+from survey.db.write_turns import sqlite_write_turn
 from survey.questionnaires import registry
 from survey.responses.validation import AnswerValidationError, FieldError, validate_answers
 
@@ -130,9 +131,10 @@ async def store_response(session: AsyncSession, sub: Submission, *, comment_max_
         review_status=sub.review_status,
         extra=dict(sub.extra),
     )
-    session.add(row)
     try:
-        await session.commit()
+        async with sqlite_write_turn(session):
+            session.add(row)
+            await session.commit()
     except IntegrityError:
         await session.rollback()
         return await _resolve_conflict(session, sub)

@@ -140,7 +140,7 @@ async def test_receipt_bound_rating_one_per_receipt(client, db, settings):
     dev = await enrol_device(client, db, settings, unit.id)
     kid, keys = settings.signing_keys()
     token = tokens.mint("receipt", receipt.id, datetime.now(UTC).date() + timedelta(days=30), kid, keys)
-    url = f"HTTP://TESTSERVER/R/{token}"
+    url = f"HTTP://TESTSERVER.LOCAL/R/{token}"
     r = await client.post("/kiosk/api/responses", json=answer(receipt_token=url), headers=dev.auth)
     assert r.status_code == 201, r.text
     second = await client.post("/kiosk/api/responses", json=answer(receipt_token=token.lower()), headers=dev.auth)

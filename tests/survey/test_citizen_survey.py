@@ -75,7 +75,7 @@ async def test_consent_form_submit_thanks(client, db, settings, receipt):
     assert r.status_code == 303
     thanks_url = r.headers["location"]
     assert thanks_url.startswith(f"/r/{token}/cam-on")
-    t = await client.get(urljoin("http://testserver", thanks_url), headers=HTML)
+    t = await client.get(urljoin("http://testserver.local", thanks_url), headers=HTML)
     assert t.status_code == 200 and "Cảm ơn Ông/Bà" in t.text
 
     rows = (await db.scalars(select(Response))).all()
@@ -214,7 +214,7 @@ async def test_english_page_has_english_labels(client, settings, receipt):
     # the language is remembered for the submission
     r = await client.post(f"/r/{token}?lang=en", data={"_csrf_token": csrf, **full_answers()}, headers=HTML, follow_redirects=False)
     assert r.status_code == 303
-    t = await client.get(urljoin("http://testserver", r.headers["location"]), headers=HTML)
+    t = await client.get(urljoin("http://testserver.local", r.headers["location"]), headers=HTML)
     assert "Thank you!" in t.text
 
 

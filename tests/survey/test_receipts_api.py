@@ -97,7 +97,7 @@ async def test_created_then_idempotent(client, db, key):
     assert r1.status_code == 201, r1.text
     first = r1.json()
     assert first["created"] is True and first["dossier_code"] == CODE
-    assert first["survey_url"] == f"HTTP://TESTSERVER/R/{first['token']}"
+    assert first["survey_url"] == f"HTTP://TESTSERVER.LOCAL/R/{first['token']}"
     assert first["survey_url"] == first["survey_url"].upper()
     assert first["qr_svg_url"].endswith(f"/qr/{first['token']}.svg") and first["qr_png_url"].endswith(".png")
     assert first["slip_url"].endswith(f"/slip/{first['token']}")
