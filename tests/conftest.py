@@ -38,7 +38,7 @@ TEST_DATABASE = os.environ.get("HAILONG_TEST_DATABASE", "sqlite")
 CHROMIUM = os.environ.get("HAILONG_CHROMIUM", "/usr/bin/chromium")
 
 
-def run_coroutine(coro) -> None:
+def run_coroutine(coro):
     """Run ``coro`` to completion in a fresh thread with its own event loop.
 
     Works whether or not an event loop is already running in this thread (Playwright's sync API runs one).
@@ -46,10 +46,11 @@ def run_coroutine(coro) -> None:
     import threading
 
     errors: list[BaseException] = []
+    results: list = []
 
     def target() -> None:
         try:
-            asyncio.run(coro)
+            results.append(asyncio.run(coro))
         except BaseException as exc:  # re-raised below, in the caller's thread
             errors.append(exc)
 
@@ -58,6 +59,21 @@ def run_coroutine(coro) -> None:
     thread.join()
     if errors:
         raise errors[0]
+    return results[0]
+
+
+def run_db(url: str, fn):
+    """``await fn(session)`` on the database at ``url``, from synchronous (Playwright) test code."""
+
+    async def main():
+        engine = make_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return await fn(session)
+        finally:
+            await engine.dispose()
+
+    return run_coroutine(main())
 
 
 def require(condition: bool, reason: str) -> None:

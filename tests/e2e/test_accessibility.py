@@ -17,9 +17,9 @@ import pytest
 
 from survey.questionnaires import registry
 from survey.receipts.tokens import mint
-from tests.conftest import make_procedure, make_receipt, make_unit
+from tests.conftest import make_procedure, make_receipt, make_unit, run_db
 from tests.e2e.test_admin_e2e import PASSWORD, _add_admin
-from tests.e2e.test_citizen_e2e import answer_survey, run_db
+from tests.e2e.test_citizen_e2e import answer_survey
 from tests.e2e.test_kiosk_e2e import _enrol
 
 pytestmark = pytest.mark.e2e

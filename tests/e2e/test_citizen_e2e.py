@@ -6,10 +6,8 @@ the decoded link opened → consent → answers → thank-you → the link refus
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,28 +15,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from survey.db.engine import make_engine, make_sessionmaker
 from survey.db.models import Response
 from survey.questionnaires import registry
-from tests.conftest import make_procedure, make_unit
+from tests.conftest import make_procedure, make_unit, run_db
 
 pytestmark = pytest.mark.e2e
 SHORT = registry.get("sipas-short")
 
 
-def run_db(url: str, fn):
-    """Run ``await fn(session)`` on the test database from synchronous (Playwright) code, in its own thread."""
-
-    async def main():
-        engine = make_engine(url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                return await fn(session)
-        finally:
-            await engine.dispose()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, main()).result()
 
 
 @pytest.fixture

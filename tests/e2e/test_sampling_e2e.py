@@ -3,10 +3,8 @@ then one invitation link from that list is answered."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,27 +12,15 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from survey.campaigns.services import CALL_LIST_COLUMNS
-from survey.db.engine import make_engine, make_sessionmaker
 from survey.db.models import AuditLog, CampaignMember, Receipt, Response
 from survey.questionnaires import registry
-from tests.conftest import make_procedure, make_unit
+from tests.conftest import make_procedure, make_unit, run_db
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
 FULL = registry.get("sipas-full")
 
 
-def run_db(url: str, fn):
-    async def main():
-        engine = make_engine(url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                return await fn(session)
-        finally:
-            await engine.dispose()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, main()).result()
 
 
 @pytest.fixture
