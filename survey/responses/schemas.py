@@ -6,6 +6,10 @@ from typing import Annotated
 
 import msgspec
 
+AnswerValue = Annotated[
+    int | float | str | bool | None,
+    msgspec.Meta(description="1..5, or 0 for 'Không ý kiến / không áp dụng'; anything else is a 422 naming the item"),
+]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="The receipt's survey token (case-insensitive).")]
 
 
@@ -13,8 +17,9 @@ class ResponseIn(msgspec.Struct, forbid_unknown_fields=True):
     """One answered SIPAS short form for a receipt. The token authorises the call; no API key is needed."""
 
     token: Token
-    #: item id -> 1..5, or 0 for "Không ý kiến / không áp dụng"
-    answers: dict[str, int]
+    #: item id -> 1..5, or 0 for "Không ý kiến / không áp dụng".  Values of another JSON type are accepted
+    #: here and refused by the answer validation, so the 422 names the item (``answers.officer``).
+    answers: dict[str, AnswerValue]
     overall: int | None = None
     expectations: list[str] = msgspec.field(default_factory=list)
     comment: str | None = None

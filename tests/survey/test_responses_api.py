@@ -103,8 +103,9 @@ async def test_invalid_answers_are_422_naming_the_field(client, db, token, chang
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"answers": {"officer": "x"}}, "answers"),
-        ({"answers": {"officer": 4.5}}, "answers"),
+        ({"answers": {"officer": "x"}}, "answers.officer"),
+        ({"answers": {"officer": 4.5}}, "answers.officer"),
+        ({"answers": {"officer": True}}, "answers.officer"),
         ({"answers": []}, "answers"),
         ({"overall": "rất tốt"}, "overall"),
         ({"surprise": 1}, "surprise"),
