@@ -48,10 +48,11 @@ APP_VERSION = f"1.0.0+{_static_fingerprint()}"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _http(exc: services.KioskError) -> HTTPException:
+def _http(exc: services.KioskError, headers: dict[str, str] | None = None) -> HTTPException:
     return HTTPException(
         status_code=exc.status,
         detail=exc.message_en,
+        headers=headers,
         extra={"errors": [{"field": exc.field, "message": exc.message_vi, "message_en": exc.message_en}]},
     )
 
@@ -106,9 +107,13 @@ async def kiosk_static(name: FromPath[str]) -> Response:
 
 
 @post("/kiosk/api/enrol", status_code=201, tags=["kiosk"], summary="Enrol a tablet with a one-time code")
-async def api_enrol(data: JSONBody[EnrolIn], db_session: NamedDependency[AsyncSession]) -> Response[EnrolOut]:
+async def api_enrol(
+    request: Request, data: JSONBody[EnrolIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
+) -> Response[EnrolOut]:
     try:
-        device, credential = await services.enrol(db_session, data.code)
+        device, credential = await services.enrol(db_session, data.code, settings, request.client.host if request.client else None)
+    except services.EnrolmentThrottled as exc:
+        raise _http(exc, {"Retry-After": str(settings.login_window_seconds)}) from None
     except services.KioskError as exc:
         raise _http(exc) from None
     config = await services.device_config(db_session, device)

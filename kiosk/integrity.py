@@ -20,7 +20,7 @@ least likely to come from distinct citizens queueing at a counter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -43,6 +43,9 @@ class Thresholds:
     burst_seconds: int = 30
     #: opening hours as (start_minute, end_minute) pairs of local time; a rating inside any pair is fine
     opening: tuple[tuple[int, int], ...] = ((7 * 60, 17 * 60 + 30),)
+    #: weekdays (0 = Monday .. 6 = Sunday) and local dates (days since 1970-01-01) the counters are closed
+    closed_weekdays: frozenset[int] = frozenset()
+    closed_days: frozenset[int] = frozenset()
     receipt_ratio: float = 1.0
     receipt_slack: int = 2
     skew_min_count: int = 20
@@ -64,6 +67,8 @@ class Thresholds:
         for start, end in self.opening:
             if not 0 <= start < end <= 24 * 60:
                 raise ValueError("opening hours must be HH:MM-HH:MM with start before end")
+        if not self.closed_weekdays <= set(range(7)):
+            raise ValueError("closed_weekdays must be numbers 0 (Monday) to 6 (Sunday)")
 
 
 def parse_opening_hours(text: str) -> tuple[tuple[int, int], ...]:
@@ -82,6 +87,32 @@ def parse_opening_hours(text: str) -> tuple[tuple[int, int], ...]:
     if not spans:
         raise ValueError("kiosk_opening_hours is empty")
     return tuple(spans)
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def parse_closed_weekdays(text: str) -> frozenset[int]:
+    """``"sat,sun"`` (or full English names) -> {5, 6} (0 = Monday).  Raises ValueError naming the setting."""
+    days = set()
+    for part in filter(None, (p.strip().lower() for p in text.split(","))):
+        matches = [i for i, name in enumerate(WEEKDAYS) if len(part) >= 3 and name.startswith(part)]
+        if len(matches) != 1:
+            raise ValueError(f"kiosk_closed_weekdays: {part!r} is not a weekday (mon, tue, wed, thu, fri, sat, sun)")
+        days.add(matches[0])
+    return frozenset(days)
+
+
+def parse_closed_dates(text: str) -> frozenset[int]:
+    """``"2026-09-01,2026-09-02"`` -> their day numbers since 1970-01-01.  Raises ValueError naming the setting."""
+    days = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            days.add(date.fromisoformat(part).toordinal() - _EPOCH_ORDINAL)
+        except ValueError:
+            raise ValueError(f"kiosk_closed_dates: {part!r} is not a date (YYYY-MM-DD)") from None
+    return frozenset(days)
 
 
 def to_local_seconds(utc_seconds: np.ndarray, tz: str) -> np.ndarray:
@@ -180,11 +211,17 @@ def _identical(dev: np.ndarray, t: np.ndarray, sig: np.ndarray, run: int, second
     return sizes[run_id] >= run
 
 
-def _outside_hours(t: np.ndarray, opening: tuple[tuple[int, int], ...]) -> np.ndarray:
+def _outside_hours(t: np.ndarray, thresholds: Thresholds) -> np.ndarray:
+    """Local times outside the opening hours, or on a closed weekday or date."""
     minute = (t % 86400) // 60
     inside = np.zeros(t.shape[0], dtype=bool)
-    for start, end in opening:
+    for start, end in thresholds.opening:
         inside |= (minute >= start) & (minute < end)
+    day = t // 86400
+    if thresholds.closed_weekdays:
+        inside &= ~np.isin((day + 3) % 7, list(thresholds.closed_weekdays))  # 1970-01-01 was a Thursday (3)
+    if thresholds.closed_days:
+        inside &= ~np.isin(day, list(thresholds.closed_days))
     return ~inside
 
 
@@ -330,7 +367,7 @@ def screen(
     dk, tk = d[k_idx], t[k_idx]
     sorted_flags[k_idx[_burst(dk, tk, thresholds.burst_count, thresholds.burst_seconds)]] |= BIT["burst"]
     sorted_flags[k_idx[_identical(dk, tk, signature[order][k_idx], thresholds.identical_run, thresholds.identical_seconds)]] |= BIT["identical_sequence"]
-    sorted_flags[k_idx[_outside_hours(tk, thresholds.opening)]] |= BIT["outside_hours"]
+    sorted_flags[k_idx[_outside_hours(tk, thresholds)]] |= BIT["outside_hours"]
     over = _over_receipts(counter[order][k_idx], day[k_idx], receipts[order][k_idx], gaps[k_idx], thresholds.receipt_ratio, thresholds.receipt_slack)
     sorted_flags[k_idx[over]] |= BIT["over_receipts"]
     skew = _skewed(d, unit[order], day, overall[order], gaps, is_ref, thresholds)

@@ -35,6 +35,8 @@ def thresholds_from(settings: Settings) -> integrity.Thresholds:
         burst_count=settings.kiosk_burst_count,
         burst_seconds=settings.kiosk_burst_seconds,
         opening=integrity.parse_opening_hours(settings.kiosk_opening_hours),
+        closed_weekdays=integrity.parse_closed_weekdays(settings.kiosk_closed_weekdays),
+        closed_days=integrity.parse_closed_dates(settings.kiosk_closed_dates),
         receipt_ratio=settings.kiosk_receipt_ratio_percent / 100,
         receipt_slack=settings.kiosk_receipt_slack,
         skew_min_count=settings.kiosk_skew_min_count,

@@ -3,7 +3,9 @@
 Credentials.  A device credential is ``<device id>.<43 url-safe chars>`` (256 random bits); the
 database keeps only its sha256, so a stolen database does not enrol a fake tablet.  Enrolment codes
 are 8 characters from an alphabet without look-alikes (40 bits), single use, and expire after
-``kiosk_enrol_code_hours``; only their sha256 is stored either.
+``kiosk_enrol_code_hours``; only their sha256 is stored either.  Wrong codes are counted per client
+address (keyed hash) like failed sign-ins: after ``login_max_attempts`` within ``login_window_seconds``
+that address gets 429 until the window has passed, so codes cannot be guessed online.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from kiosk import screening
 from kiosk.models import EnrolmentCode, KioskDevice
 from kiosk.schemas import KioskConfig, SubmissionIn
 from survey import audit
+from survey.admin import users
 from survey.db.base import utcnow
 from survey.db.models import Receipt, Response, Unit
 from survey.questionnaires import registry
@@ -61,6 +64,14 @@ class EnrolmentRefused(KioskError):
 
 class Conflict(KioskError):
     status = 409
+
+
+class EnrolmentThrottled(KioskError):
+    status = 429
+
+
+#: ``login_attempts`` rows of enrolment attempts carry this in place of a username
+ENROL_ATTEMPT = "#kiosk-enrol"
 
 
 def _sha(text: str) -> str:
@@ -141,23 +152,33 @@ async def create_enrolment_code(
     return NewCode(row.id, format_code(code), expires)
 
 
-async def enrol(session: AsyncSession, raw_code: str) -> tuple[KioskDevice, str]:
-    """Use a code once: creates the device and returns it with its credential (shown to the tablet only)."""
+async def enrol(session: AsyncSession, raw_code: str, settings: Settings, address: str | None) -> tuple[KioskDevice, str]:
+    """Use a code once: creates the device and returns it with its credential (shown to the tablet only).
+
+    Raises EnrolmentThrottled before looking at the code when this address failed too often lately.
+    """
+    client = users.client_key(settings, address)
+    if await users.client_is_throttled(session, settings, ENROL_ATTEMPT, client):
+        minutes = max(1, settings.login_window_seconds // 60)
+        raise EnrolmentThrottled(
+            f"Nhập sai mã quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
+            f"Too many wrong codes. Try again in {minutes} minutes.",
+            "code",
+        )
     code = normalise_code(raw_code)
     now = utcnow()
-    refused = EnrolmentRefused("Mã đăng ký không đúng, đã dùng hoặc đã hết hạn.", "The enrolment code is wrong, used or expired.", "code")
-    if len(code) != CODE_LENGTH:
-        raise refused
-    row = await session.scalar(select(EnrolmentCode).where(EnrolmentCode.code_hash == _sha(code)))
+    row = await session.scalar(select(EnrolmentCode).where(EnrolmentCode.code_hash == _sha(code))) if len(code) == CODE_LENGTH else None
     if row is None or row.used_at is not None or row.expires_at <= now:
-        raise refused
+        users.record_attempt(session, ENROL_ATTEMPT, client, success=False)
+        await session.commit()
+        raise EnrolmentRefused("Mã đăng ký không đúng, đã dùng hoặc đã hết hạn.", "The enrolment code is wrong, used or expired.", "code")
     # claim the code atomically: of two tablets racing with one code, exactly one wins
     claimed = await session.execute(
         update(EnrolmentCode).where(EnrolmentCode.id == row.id, EnrolmentCode.used_at.is_(None)).values(used_at=now)
     )
     if claimed.rowcount != 1:
         await session.rollback()
-        raise refused
+        raise EnrolmentRefused("Mã đăng ký đã được dùng.", "The enrolment code has been used.", "code")
     secret = secrets.token_urlsafe(32)
     device = KioskDevice(
         unit_id=row.unit_id, counter=row.counter, name=row.name, credential_hash="pending-" + secrets.token_hex(8),
@@ -170,6 +191,7 @@ async def enrol(session: AsyncSession, raw_code: str) -> tuple[KioskDevice, str]
     device.credential_hash = _sha(credential)
     await session.execute(update(EnrolmentCode).where(EnrolmentCode.id == row.id).values(device_id=device.id))
     audit.record(session, f"kiosk:{device.id}", "kiosk.enrol", "kiosk_device", device.id, code_id=row.id, unit_id=row.unit_id, counter=row.counter)
+    users.record_attempt(session, ENROL_ATTEMPT, client, success=True)
     await session.commit()
     return device, credential
 

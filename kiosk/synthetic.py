@@ -12,7 +12,7 @@ import numpy as np
 
 #: Honest citizens' overall satisfaction, levels 1..5 (roughly the shape of published SIPAS results).
 HONEST_P = np.array([0.03, 0.06, 0.16, 0.45, 0.30])
-DAY0 = 20_414 * 86400  # 2025-11-22 00:00 local, an arbitrary weekday
+DAY0 = 20_414 * 86400  # 2025-11-22 00:00 local, a Saturday (no weekday is closed by default)
 
 
 @dataclass(frozen=True, slots=True)

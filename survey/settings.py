@@ -74,7 +74,7 @@ class Settings:
     token_active_kid: str = ""
     #: Days a receipt's survey link stays valid after the receipt is registered.
     token_ttl_days: int = 60
-    #: Maximum failed sign-ins per account and per client address within login_window_seconds.
+    #: Maximum failed sign-ins per account and per client address (and kiosk enrolments per address) within login_window_seconds.
     login_max_attempts: int = 5
     #: Window for counting failed sign-ins, in seconds.
     login_window_seconds: int = 900
@@ -94,6 +94,10 @@ class Settings:
     kiosk_burst_seconds: int = 30
     #: Kiosk screening: opening hours (local time) as ``HH:MM-HH:MM``; ratings outside are flagged.
     kiosk_opening_hours: str = "07:00-17:30"
+    #: Kiosk screening: weekdays the counters are closed (``sat,sun``); ratings on them are flagged like out-of-hours ones.
+    kiosk_closed_weekdays: str = ""
+    #: Kiosk screening: public holidays and other closed dates, ``YYYY-MM-DD,...`` (flagged like out-of-hours).
+    kiosk_closed_dates: str = ""
     #: Local time zone of the province (IANA name).
     timezone: str = "Asia/Ho_Chi_Minh"
     #: Kiosk screening: a counter may get at most ratio% × its receipts that day ...
@@ -138,6 +142,8 @@ class Settings:
             kiosk_burst_count=_env_int("KIOSK_BURST_COUNT", d.kiosk_burst_count),
             kiosk_burst_seconds=_env_int("KIOSK_BURST_SECONDS", d.kiosk_burst_seconds),
             kiosk_opening_hours=_env("KIOSK_OPENING_HOURS", d.kiosk_opening_hours),
+            kiosk_closed_weekdays=_env("KIOSK_CLOSED_WEEKDAYS", d.kiosk_closed_weekdays),
+            kiosk_closed_dates=_env("KIOSK_CLOSED_DATES", d.kiosk_closed_dates),
             timezone=_env("TIMEZONE", d.timezone),
             kiosk_receipt_ratio_percent=_env_int("KIOSK_RECEIPT_RATIO_PERCENT", d.kiosk_receipt_ratio_percent),
             kiosk_receipt_slack=_env_int("KIOSK_RECEIPT_SLACK", d.kiosk_receipt_slack),

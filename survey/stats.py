@@ -61,6 +61,10 @@ class FrameFilter:
         }
 
 
+#: the column order of Frame.from_rows
+FRAME_ROW = ("receipt_ids", "dossier_codes", "unit_ids", "unit_codes", "procedure_ids", "procedure_codes", "fields", "channels", "received")
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Frame:
     """A sampling frame: one entry per receipt, as parallel read-only arrays (row order is stable).
@@ -111,6 +115,12 @@ class Frame:
             source=source,
             unit_names=dict(unit_names or {}),
         )
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple], source: str, unit_names: dict[str, str]) -> Frame:
+        """A frame from row tuples in FRAME_ROW order."""
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(FRAME_ROW)
+        return cls.from_columns(**dict(zip(FRAME_ROW, columns, strict=True)), source=source, unit_names=unit_names)
 
     def __len__(self) -> int:
         return int(self.receipt_ids.shape[0])
@@ -192,27 +202,12 @@ async def load_frame(session: AsyncSession, flt: FrameFilter) -> Frame:
         stmt = stmt.where(Receipt.returned_at.is_not(None))
     rows = (await session.execute(stmt)).all()
     tz = ZoneInfo(flt.timezone)
-    names: dict[str, str] = {}
-    cols: list[list[Any]] = [[] for _ in range(9)]
-    for rid, dossier, unit_id, unit_code, unit_name, proc_id, proc_code, fld, channel, received_at in rows:
-        names[unit_code] = unit_name
-        for i, v in enumerate(
-            (rid, dossier, unit_id, unit_code, proc_id or 0, proc_code or "", fld or "", channel, received_at.astimezone(tz).date())
-        ):
-            cols[i].append(v)
-    return Frame.from_columns(
-        receipt_ids=cols[0],
-        dossier_codes=cols[1],
-        unit_ids=cols[2],
-        unit_codes=cols[3],
-        procedure_ids=cols[4],
-        procedure_codes=cols[5],
-        fields=cols[6],
-        channels=cols[7],
-        received=cols[8],
-        source="db",
-        unit_names=names,
-    )
+    names = {unit_code: unit_name for _rid, _d, _uid, unit_code, unit_name, *_rest in rows}
+    frame_rows = [
+        (rid, dossier, unit_id, unit_code, proc_id or 0, proc_code or "", fld or "", channel, received_at.astimezone(tz).date())
+        for rid, dossier, unit_id, unit_code, _name, proc_id, proc_code, fld, channel, received_at in rows
+    ]
+    return Frame.from_rows(frame_rows, "db", names)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -311,7 +306,7 @@ async def frame_from_csv_rows(session: AsyncSession, rows: Sequence[Any]) -> Fra
     for chunk in _chunks(dossiers):
         for rid, code in (await session.execute(select(Receipt.id, Receipt.dossier_code).where(Receipt.dossier_code.in_(chunk)))).all():
             by_code[code] = rid
-    cols: list[list[Any]] = [[] for _ in range(9)]
+    frame_rows = []
     for r in rows:
         if r.unit_code not in units:
             raise FrameCsvError(r.line, "unit_code", f"unknown unit {r.unit_code!r}")
@@ -319,22 +314,10 @@ async def frame_from_csv_rows(session: AsyncSession, rows: Sequence[Any]) -> Fra
             raise FrameCsvError(r.line, "receipt_id", f"no receipt with id {r.receipt_id}")
         rid = r.receipt_id or by_code.get(r.dossier_code, 0)
         dossier = r.dossier_code or by_id.get(rid, "")
-        values = (rid, dossier, units[r.unit_code][0], r.unit_code, procs.get(r.procedure_code, 0), r.procedure_code, r.field, r.channel, r.received_on)
-        for i, v in enumerate(values):
-            cols[i].append(v)
-    return Frame.from_columns(
-        receipt_ids=cols[0],
-        dossier_codes=cols[1],
-        unit_ids=cols[2],
-        unit_codes=cols[3],
-        procedure_ids=cols[4],
-        procedure_codes=cols[5],
-        fields=cols[6],
-        channels=cols[7],
-        received=cols[8],
-        source="csv",
-        unit_names={code: name for code, (_uid, name) in units.items()},
-    )
+        frame_rows.append(
+            (rid, dossier, units[r.unit_code][0], r.unit_code, procs.get(r.procedure_code, 0), r.procedure_code, r.field, r.channel, r.received_on)
+        )
+    return Frame.from_rows(frame_rows, "csv", {code: name for code, (_uid, name) in units.items()})
 
 
 def _chunks(values: Sequence[Any], size: int = 500):

@@ -3,7 +3,9 @@
 Roles (``survey.db.models.accounts.ROLES``): ``admin`` (Sở Nội vụ), ``statistician``, ``viewer``.
 Sign-in attempts are kept in ``login_attempts`` under the username and a keyed hash of the client
 address (never the address itself); too many recent failures for either refuses sign-in, even with
-the right password, until the window has passed.
+the right password, until the window has passed.  Other guessable secrets (kiosk enrolment codes)
+are throttled per client the same way, their rows marked by a ``#purpose`` in place of a username
+(no username can hold ``#``).
 """
 
 from __future__ import annotations
@@ -97,22 +99,34 @@ def client_key(settings: Settings, address: str | None) -> str:
     return hmac.new(secret, (address or "unknown").encode(), hashlib.sha256).hexdigest()
 
 
-async def _recent_failures(session: AsyncSession, column, value: str, since) -> int:
-    """Failures for ``column == value`` since ``since`` and after the last success for the same key."""
+async def _recent_failures(session: AsyncSession, since, *keys) -> int:
+    """Failures matching every condition in ``keys`` since ``since`` and after the last success for the same keys."""
     last_success = await session.scalar(
-        select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.success.is_(True), LoginAttempt.at >= since)
+        select(func.max(LoginAttempt.at)).where(*keys, LoginAttempt.success.is_(True), LoginAttempt.at >= since)
     )
     start = max(since, last_success) if last_success is not None else since
     cond = LoginAttempt.at > start if last_success is not None else LoginAttempt.at >= start
-    return await session.scalar(select(func.count()).where(column == value, LoginAttempt.success.is_(False), cond)) or 0
+    return await session.scalar(select(func.count()).where(*keys, LoginAttempt.success.is_(False), cond)) or 0
 
 
 async def is_throttled(session: AsyncSession, settings: Settings, username: str, client: str) -> bool:
     since = utcnow() - timedelta(seconds=settings.login_window_seconds)
     limit = settings.login_max_attempts
-    if await _recent_failures(session, LoginAttempt.username, username, since) >= limit:
+    if await _recent_failures(session, since, LoginAttempt.username == username) >= limit:
         return True
-    return await _recent_failures(session, LoginAttempt.client_key, client, since) >= limit
+    return await _recent_failures(session, since, LoginAttempt.client_key == client) >= limit
+
+
+async def client_is_throttled(session: AsyncSession, settings: Settings, purpose: str, client: str) -> bool:
+    """Too many failed ``purpose`` attempts (e.g. ``#kiosk-enrol``) from this client within the sign-in window."""
+    since = utcnow() - timedelta(seconds=settings.login_window_seconds)
+    failures = await _recent_failures(session, since, LoginAttempt.username == purpose, LoginAttempt.client_key == client)
+    return failures >= settings.login_max_attempts
+
+
+def record_attempt(session: AsyncSession, purpose: str, client: str, success: bool) -> None:
+    """Add a ``purpose`` attempt by this client to the session (the caller commits)."""
+    session.add(LoginAttempt(username=purpose, client_key=client, success=success, at=utcnow()))
 
 
 async def sign_in(session: AsyncSession, settings: Settings, username: str, password: str, address: str | None) -> SignedIn | None:

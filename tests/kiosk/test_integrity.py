@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from kiosk import integrity
-from kiosk.integrity import BIT, RULES, Thresholds, parse_opening_hours, screen
+from kiosk.integrity import (
+    BIT,
+    RULES,
+    Thresholds,
+    parse_closed_dates,
+    parse_closed_weekdays,
+    parse_opening_hours,
+    screen,
+)
 from kiosk.synthetic import DAY0, synthetic_day
 
 H = 3600
@@ -40,6 +48,19 @@ def test_identical_sequence_and_outside_hours():
     t = np.array([DAY0 + 7 * H, DAY0 + 8 * H, DAY0 + 12 * H, DAY0 + 16 * H + 59 * 60, DAY0 + 17 * H], dtype=np.int64)
     out = screen(device=np.arange(5), local_t=t, overall=np.full(5, 4), thresholds=hours)
     assert [bool(x & BIT["outside_hours"]) for x in out] == [True, False, True, False, True]
+
+
+def test_closed_weekdays_and_dates_count_as_outside_hours():
+    # DAY0 is Saturday 2025-11-22; the next days are Sunday 23 and Monday 24
+    t = np.array([DAY0 + 9 * H, DAY0 + 86400 + 9 * H, DAY0 + 2 * 86400 + 9 * H, DAY0 + 3 * 86400 + 9 * H], dtype=np.int64)
+    th = Thresholds(closed_weekdays=parse_closed_weekdays("Sun"), closed_days=parse_closed_dates("2025-11-25"), burst_count=100)
+    out = screen(device=np.arange(4), local_t=t, overall=np.full(4, 4), thresholds=th)
+    assert [bool(x & BIT["outside_hours"]) for x in out] == [False, True, False, True]
+    assert parse_closed_weekdays("sat, sunday") == {5, 6} and parse_closed_weekdays("") == frozenset()
+    with pytest.raises(ValueError, match="kiosk_closed_weekdays"):
+        parse_closed_weekdays("chủ nhật")
+    with pytest.raises(ValueError, match="kiosk_closed_dates"):
+        parse_closed_dates("02/09/2026")
 
 
 def test_over_receipts_flags_only_the_excess_most_clustered():

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from kiosk.models import EnrolmentCode, KioskDevice
-from survey.db.models import AuditLog, Response
+from kiosk.services import ENROL_ATTEMPT, EnrolmentRefused, EnrolmentThrottled, enrol
+from survey.db.models import AuditLog, LoginAttempt, Response
 from survey.receipts import tokens
 from tests.conftest import make_receipt, make_unit
 from tests.kiosk.helpers import answer, enrol_device, new_code
@@ -227,3 +229,57 @@ async def test_unknown_uuid_format_never_stores_half(client, db, settings):
     again = await client.post("/kiosk/api/responses", json=body | {"client_uuid": body["client_uuid"].lower()}, headers=dev.auth)
     assert again.status_code == 200  # UUIDs are compared case-insensitively
     assert len(await _rows(db)) == 1
+
+
+async def test_wrong_enrolment_codes_are_throttled_per_address(client, db, settings):
+    unit = await make_unit(db)
+    code = await new_code(db, settings, unit.id)
+    for _ in range(settings.login_max_attempts):
+        wrong = await client.post("/kiosk/api/enrol", json={"code": "ABCD-EFGH"})
+        assert wrong.status_code == 400
+    # from now on even the right code is refused from this address, and the code is not used up
+    r = await client.post("/kiosk/api/enrol", json={"code": code})
+    assert r.status_code == 429, r.text
+    assert r.headers["retry-after"] == str(settings.login_window_seconds)
+    err = r.json()["errors"][0]
+    assert err["field"] == "code" and "quá nhiều lần" in err["message"]
+    assert (await db.scalar(select(func.count()).select_from(KioskDevice))) == 0
+    db.expire_all()
+    assert (await db.scalars(select(EnrolmentCode))).one().used_at is None
+    # the attempts are kept under a keyed hash of the address, never the address itself
+    keys = set(await db.scalars(select(LoginAttempt.client_key).where(LoginAttempt.username == ENROL_ATTEMPT)))
+    assert len(keys) == 1 and all(len(k) == 64 and "testclient" not in k and "127.0.0.1" not in k for k in keys)
+
+
+async def test_enrolment_throttle_is_per_address_and_a_success_resets_it(db, settings):
+    unit = await make_unit(db)
+    limit = settings.login_max_attempts
+    for _ in range(limit - 1):
+        with pytest.raises(EnrolmentRefused):
+            await enrol(db, "WRONG-CODE", settings, "10.0.0.1")
+    await enrol(db, await new_code(db, settings, unit.id), settings, "10.0.0.1")  # a success clears the count
+    for _ in range(limit):
+        with pytest.raises(EnrolmentRefused):
+            await enrol(db, "WRONG-CODE", settings, "10.0.0.1")
+    with pytest.raises(EnrolmentThrottled):
+        await enrol(db, await new_code(db, settings, unit.id), settings, "10.0.0.1")
+    device, _credential = await enrol(db, await new_code(db, settings, unit.id), settings, "10.0.0.2")
+    assert device.unit_id == unit.id
+
+
+async def test_a_rating_on_a_closed_date_is_flagged_on_ingest(db, settings):
+    from dataclasses import replace
+
+    from litestar.testing import AsyncTestClient
+
+    from survey.app import create_app
+
+    holiday = datetime(2026, 9, 2, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội on Quốc khánh, within opening hours
+    closed = replace(settings, kiosk_closed_dates="2026-09-01,2026-09-02")
+    unit = await make_unit(db)
+    async with AsyncTestClient(app=create_app(closed), base_url="http://testserver.local") as c:
+        dev = await enrol_device(c, db, closed, unit.id)
+        on_holiday = await c.post("/kiosk/api/responses", json=answer(5, when=holiday), headers=dev.auth)
+        next_day = await c.post("/kiosk/api/responses", json=answer(4, when=holiday + timedelta(days=1)), headers=dev.auth)
+    assert on_holiday.status_code == 201 and on_holiday.json()["flags"] == ["outside_hours"]
+    assert next_day.status_code == 201 and next_day.json()["flags"] == []
