@@ -3,7 +3,7 @@
 Pages: ``/kiosk/enrol``, ``/kiosk/`` (the PWA shell), ``/kiosk/sw.js`` (service worker, scope /kiosk/),
 ``/kiosk/manifest.webmanifest``, ``/kiosk/static/<file>``.
 Device API (JSON, CSRF-exempt, ``Authorization: Bearer <device credential>``): ``POST /kiosk/api/enrol``,
-``POST /kiosk/api/responses``, ``POST /kiosk/api/heartbeat``.
+``POST /kiosk/api/receipt-check``, ``POST /kiosk/api/responses``, ``POST /kiosk/api/heartbeat``.
 Admin pages (role admin): ``/admin/kiosk/`` (fleet), ``/admin/kiosk/codes``, ``/admin/kiosk/review``.
 """
 
@@ -21,7 +21,16 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiosk import screening, services
-from kiosk.schemas import EnrolIn, EnrolOut, HeartbeatIn, HeartbeatOut, SubmissionIn, SubmissionOut
+from kiosk.schemas import (
+    EnrolIn,
+    EnrolOut,
+    HeartbeatIn,
+    HeartbeatOut,
+    ReceiptCheckIn,
+    ReceiptCheckOut,
+    SubmissionIn,
+    SubmissionOut,
+)
 from survey.admin.controllers import admin_page, redirect_to_login
 from survey.admin.guards import current_user, requires_role
 from survey.db.base import utcnow
@@ -138,9 +147,21 @@ async def api_submit(request: Request, data: JSONBody[SubmissionIn], db_session:
     except ConflictingReplay:
         raise _http(services.Conflict("Mã câu trả lời đã được dùng cho câu trả lời khác.", "client_uuid was already used for different answers.", "client_uuid")) from None
     except AlreadyAnswered:
-        raise _http(services.Conflict("Giấy hẹn này đã được đánh giá.", "This receipt has already been rated.", "receipt_token")) from None
+        raise _http(services.Conflict(*services.ALREADY_RATED, "receipt_token")) from None
     body = SubmissionOut(id=outcome.stored.id, created=outcome.stored.created, flags=outcome.flags)
     return Response(body, status_code=201 if outcome.stored.created else 200)
+
+
+@post("/kiosk/api/receipt-check", status_code=200, tags=["kiosk"], summary="At scan time: may this receipt still be rated here?")
+async def api_receipt_check(
+    request: Request, data: JSONBody[ReceiptCheckIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
+) -> ReceiptCheckOut:
+    try:
+        device = await services.authenticate(db_session, request.headers.get("authorization"))
+        await services.check_receipt(db_session, device, data.receipt_token, settings)
+    except services.KioskError as exc:
+        raise _http(exc) from None
+    return ReceiptCheckOut(ok=True)
 
 
 @post("/kiosk/api/heartbeat", status_code=200, tags=["kiosk"], summary="Report app version and queue length; get the device's configuration")
@@ -257,4 +278,4 @@ admin_kiosk_router = Router(
     include_in_schema=False,
 )
 
-ROUTES: list = [enrol_page, kiosk_shell, service_worker, manifest, kiosk_static, api_enrol, api_submit, api_heartbeat, admin_kiosk_router]
+ROUTES: list = [enrol_page, kiosk_shell, service_worker, manifest, kiosk_static, api_enrol, api_receipt_check, api_submit, api_heartbeat, admin_kiosk_router]

@@ -43,6 +43,15 @@ class SubmissionIn(msgspec.Struct, forbid_unknown_fields=True):
     language: Annotated[str, msgspec.Meta(pattern="^(vi|en)$")] = "vi"
 
 
+class ReceiptCheckIn(msgspec.Struct, forbid_unknown_fields=True):
+    receipt_token: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+
+
+class ReceiptCheckOut(msgspec.Struct):
+    #: the receipt is this unit's, its QR is valid, and nobody has rated it yet
+    ok: bool
+
+
 class SubmissionOut(msgspec.Struct):
     id: str
     created: bool

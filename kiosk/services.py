@@ -255,6 +255,19 @@ async def _receipt_for(session: AsyncSession, device: KioskDevice, raw: str, set
     return receipt
 
 
+ALREADY_RATED = ("Giấy hẹn này đã được đánh giá.", "This receipt has already been rated.")
+
+
+async def check_receipt(session: AsyncSession, device: KioskDevice, raw: str, settings: Settings) -> None:
+    """At scan time: the receipt is valid, this unit's, and not rated yet; InvalidInput or Conflict otherwise.
+
+    The submission still enforces one rating per receipt (a citizen may answer by phone meanwhile).
+    """
+    receipt = await _receipt_for(session, device, raw, settings)
+    if await session.scalar(select(Response.id).where(Response.receipt_id == receipt.id).limit(1)) is not None:
+        raise Conflict(*ALREADY_RATED, "receipt_token")
+
+
 def _check_version(device: KioskDevice, data: SubmissionIn) -> None:
     """The device may send its configured questionnaire or an older version of it (answers queued before an update)."""
     if data.questionnaire_id != device.questionnaire_id or data.questionnaire_version > device.questionnaire_version:

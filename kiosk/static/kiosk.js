@@ -309,7 +309,22 @@
     render();
     show('start');
     touch();
+    if (ok) checkReceipt(current);
     return ok;
+  }
+  // online, ask at once whether this receipt may be rated here, so a citizen is not asked to rate a receipt that
+  // is already rated, another unit's or forged; offline (or on a network error) the rating's own verdict decides
+  function checkReceipt(cit) {
+    if (!navigator.onLine) return;
+    api('/kiosk/api/receipt-check', { receipt_token: cit.receipt_token }).then(function (resp) {
+      if (resp.status === 401) { setRevoked(true); return null; }
+      if (resp.status !== 409 && resp.status !== 422) return null;
+      return resp.json().then(function (data) {
+        var e = (data && data.errors && data.errors[0]) || {};
+        if (current !== cit || cit.saved || e.field !== 'receipt_token') return;  // moved on, or already sent
+        refused({ message: e.message, message_en: e.message_en });
+      });
+    }).catch(function () { /* unreachable server: the submission is checked when it is sent */ });
   }
   function onKey(e) {
     // a keyboard-wedge scanner types the QR text quickly and ends with Enter (a few ms a key; allow for a

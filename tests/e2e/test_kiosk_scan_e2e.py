@@ -1,6 +1,8 @@
 """Kiosk receipt binding in real headless Chromium: the receipt's QR typed by a USB keyboard-wedge scanner
-binds the rating to that dossier, one rating per receipt (the QR survey's rule); a forged QR, a receipt of
-another unit and a QR that is not a receipt are refused on screen and store nothing.
+binds the rating to that dossier, one rating per receipt (the QR survey's rule); an already rated receipt,
+a forged QR and a receipt of another unit are refused on screen as soon as they are scanned, a receipt rated
+by phone while the citizen was rating at the kiosk is refused after the rating, a QR that is not a receipt
+is said at once; none of them stores anything.
 
 The camera path is not exercised: Debian's headless Chromium has no BarcodeDetector (and with
 ``--enable-features=BarcodeDetector`` the constructor exists but detect() rejects "not implemented" and
@@ -10,11 +12,13 @@ scanner still works on the scan screen.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from kiosk import services as kiosk_services
 from survey.db.models import Response
+from survey.questionnaires import registry
 from survey.receipts import services as receipts
 from tests.conftest import make_receipt, make_unit
 from tests.e2e.test_kiosk_e2e import _run, _wait
@@ -32,6 +36,7 @@ def _arrange(settings) -> dict:
         other = await make_unit(session, code="STP", name="Sở Tư pháp")
         a = await make_receipt(session, unit, dossier_code="000.00.01.H01-261122-0001")
         b = await make_receipt(session, unit, dossier_code="000.00.01.H01-261122-0002")
+        c = await make_receipt(session, unit, dossier_code="000.00.01.H01-261122-0004")
         foreign = await make_receipt(session, other, dossier_code="000.00.02.H01-261122-0003")
         new = await kiosk_services.create_enrolment_code(
             session, settings, actor="test", unit_id=unit.id, counter="Quầy 1", name="Máy tính bảng 1", exit_pin="2468", idle_seconds=20
@@ -41,7 +46,7 @@ def _arrange(settings) -> dict:
             expires = receipts.expires_on_for(settings, receipt.received_at)
             return receipts.survey_url(settings, receipts.receipt_token(settings, receipt.id, expires))
 
-        return {"code": new.code, "a": (a.id, url(a)), "b": (b.id, url(b)), "foreign": (foreign.id, url(foreign))}
+        return {"code": new.code, "a": (a.id, url(a)), "b": (b.id, url(b)), "c": (c.id, url(c)), "foreign": (foreign.id, url(foreign))}
 
     return _run(go, settings.database_url)
 
@@ -86,12 +91,7 @@ def _rejected(page) -> list[int]:
     )
 
 
-def _rate_and_expect_refusal(page, live_server, qr: str, expected_message: str, before: int) -> None:
-    _scan(page, qr)
-    page.wait_for_selector("#receipt-ok:visible")
-    page.click(".face.f1")
-    page.wait_for_selector("#screen-followup.active")
-    page.click("#skip")
+def _expect_refusal_on_screen(page, live_server, expected_message: str, before: int) -> None:
     page.wait_for_selector("#screen-refused.active")
     assert page.locator("#refused-message").inner_text() == expected_message
     assert not page.locator("#screen-thanks").is_visible()
@@ -100,6 +100,12 @@ def _rate_and_expect_refusal(page, live_server, qr: str, expected_message: str, 
     page.click("#screen-refused")  # the citizen taps: back to the faces, nothing of the refused scan remains
     page.wait_for_selector("#screen-start.active")
     assert page.locator("#receipt-ok").is_hidden()
+
+
+def _scan_and_expect_refusal(page, live_server, qr: str, expected_message: str, before: int) -> None:
+    """Refused as soon as it is scanned: the citizen is not asked to rate."""
+    _scan(page, qr)
+    _expect_refusal_on_screen(page, live_server, expected_message, before)
 
 
 def test_usb_scanner_binds_the_rating_to_the_receipt_once(live_server, page):
@@ -144,17 +150,34 @@ def test_usb_scanner_binds_the_rating_to_the_receipt_once(live_server, page):
     page.wait_for_selector("#screen-start.active")
     assert page.locator("#receipt-ok").is_hidden()
 
-    # one rating per receipt: A again is refused on screen and nothing more is stored
-    _rate_and_expect_refusal(page, live_server, a_url, "Giấy hẹn này đã được đánh giá.", before=2)
+    # one rating per receipt: A again is refused on screen as soon as it is scanned, and nothing more is stored
+    _scan_and_expect_refusal(page, live_server, a_url, "Giấy hẹn này đã được đánh giá.", before=2)
     # the same receipt typed in lower case (caps lock on the scanner) is the same receipt
-    _rate_and_expect_refusal(page, live_server, b_url.lower(), "Giấy hẹn này đã được đánh giá.", before=2)
+    _scan_and_expect_refusal(page, live_server, b_url.lower(), "Giấy hẹn này đã được đánh giá.", before=2)
     # a receipt of another unit
-    _rate_and_expect_refusal(page, live_server, foreign_url, "Giấy hẹn này không thuộc đơn vị của quầy.", before=2)
+    _scan_and_expect_refusal(page, live_server, foreign_url, "Giấy hẹn này không thuộc đơn vị của quầy.", before=2)
     # a forged token (signature changed)
     token = a_url.rsplit("/", 1)[1]
     forged = a_url[: -len(token)] + token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB")
-    _rate_and_expect_refusal(page, live_server, forged, "Mã QR trên giấy hẹn không hợp lệ.", before=2)
-    assert sorted(_rejected(page)) == [409, 409, 422, 422]
+    _scan_and_expect_refusal(page, live_server, forged, "Mã QR trên giấy hẹn không hợp lệ.", before=2)
+    assert _rejected(page) == []  # nothing was even queued
+
+    # receipt C passes the scan check, but the citizen answers the QR survey by phone before finishing at the
+    # kiosk: the kiosk rating is refused after it is sent, and only the phone answer is kept
+    c_id, c_url = data["c"]
+    _scan(page, c_url)
+    page.wait_for_selector("#receipt-ok:visible")
+    page.click(".face.f2")
+    page.wait_for_selector("#screen-followup.active")
+    assert page.locator("#screen-followup").is_visible()  # the scan check let C through
+    short = registry.get("sipas-short")
+    phone_answer = {"token": c_url.rsplit("/", 1)[1], "overall": 4, "answers": {i.id: 4 for i in short.items}, "language": "vi"}
+    phone = httpx.post(f"{live_server.url}/api/v1/responses", json=phone_answer)
+    assert phone.status_code == 201, phone.text
+    page.click("#skip")
+    _expect_refusal_on_screen(page, live_server, "Giấy hẹn này đã được đánh giá.", before=3)
+    assert _rejected(page) == [409]
+    assert [r[:2] for r in _responses(live_server.settings)][2] == (c_id, "qr")
 
     # a QR code that is not a receipt at all: said at once, nothing bound
     _scan(page, "HTTPS://EXAMPLE.COM/THANH-TOAN/123456789")
@@ -164,9 +187,9 @@ def test_usb_scanner_binds_the_rating_to_the_receipt_once(live_server, page):
     page.click(".face.f4")
     page.click("#skip")
     page.wait_for_selector("#screen-thanks.active")
-    rows = _wait(lambda: len(r := _responses(live_server.settings)) == 3 and r)
-    assert rows[2] == (None, "kiosk", 4, "vi")
-    assert [r[0] for r in rows] == [a_id, b_id, None]
+    rows = _wait(lambda: len(r := _responses(live_server.settings)) == 4 and r)
+    assert rows[3] == (None, "kiosk", 4, "vi")
+    assert [r[0] for r in rows] == [a_id, b_id, c_id, None]
 
     # a person typing on a keyboard is not a scanner: slow keystrokes do not bind anything
     page.click("#screen-thanks")

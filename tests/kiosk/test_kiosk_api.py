@@ -157,6 +157,38 @@ async def test_receipt_bound_rating_one_per_receipt(client, db, settings):
     assert [r.receipt_id for r in rows] == [receipt_id]
 
 
+async def test_receipt_check_at_scan_time(client, db, settings):
+    unit = await make_unit(db)
+    other = await make_unit(db, code="STP", name="Sở Tư pháp")
+    receipt = await make_receipt(db, unit)
+    foreign = await make_receipt(db, other, dossier_code="000.00.02.H01-261122-0002")
+    dev = await enrol_device(client, db, settings, unit.id)
+    kid, keys = settings.signing_keys()
+    soon = datetime.now(UTC).date() + timedelta(days=30)
+    receipt_id, foreign_id = receipt.id, foreign.id
+    url = f"HTTP://TESTSERVER.LOCAL/R/{tokens.mint('receipt', receipt_id, soon, kid, keys)}"
+
+    async def check(qr: str, auth: dict | None = None):
+        return await client.post("/kiosk/api/receipt-check", json={"receipt_token": qr}, headers=dev.auth if auth is None else auth)
+
+    fresh = await check(url)
+    assert fresh.status_code == 200 and fresh.json() == {"ok": True}
+    assert await _rows(db) == []  # checking stores nothing
+    assert (await client.post("/kiosk/api/responses", json=answer(receipt_token=url), headers=dev.auth)).status_code == 201
+    rated = await check(url.lower())
+    assert rated.status_code == 409
+    assert rated.json()["errors"][0] == {"field": "receipt_token", "message": "Giấy hẹn này đã được đánh giá.", "message_en": "This receipt has already been rated."}
+    foreign_url = f"HTTP://TESTSERVER.LOCAL/R/{tokens.mint('receipt', foreign_id, soon, kid, keys)}"
+    assert (await check(foreign_url)).json()["errors"][0]["message"] == "Giấy hẹn này không thuộc đơn vị của quầy."
+    expired = await check(tokens.mint("receipt", receipt_id, datetime.now(UTC).date() - timedelta(days=1), kid, keys))
+    assert expired.status_code == 422 and "hết hạn" in expired.json()["errors"][0]["message"]
+    assert (await check(url[:-2] + ("AA" if url[-2:] != "AA" else "BB"))).status_code == 422
+    assert (await check(url, {"authorization": "Bearer 1.forged"})).status_code == 401
+    empty = await client.post("/kiosk/api/receipt-check", json={"receipt_token": ""}, headers=dev.auth)
+    assert empty.status_code == 400 and "receipt_token" in empty.text
+    assert len(await _rows(db)) == 1
+
+
 async def test_heartbeat_records_version_queue_and_skew(client, db, settings):
     unit = await make_unit(db)
     dev = await enrol_device(client, db, settings, unit.id)
