@@ -108,6 +108,7 @@ class DemoInfo:
             out.append(f"  Receipt slip (QR)    {b}/slip/{self.slip_token}")
             out.append(f"  Its survey           {b}/r/{self.slip_token}")
         out.append(f"  API docs             {b}/schema")
+        out.append(f"  Kiosk (tablet)       {b}/kiosk/enrol   (make an enrolment code at {b}/admin/kiosk/codes)")
         out.append(f"  Admin sign-in        {b}/admin/login")
         if self.admin_login:
             out.append(f"    admin:        {self.admin_login[0]} / {self.admin_login[1]}")

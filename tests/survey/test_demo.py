@@ -98,5 +98,5 @@ def test_demo_command_prints_the_urls(monkeypatch, settings, capsys):
     monkeypatch.setenv("HAILONG_PUBLIC_URL", "http://127.0.0.1:8765")
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    for needle in ("http://127.0.0.1:8765/slip/", "http://127.0.0.1:8765/r/", "http://127.0.0.1:8765/schema", "http://127.0.0.1:8765/admin/login", DEMO_PASSWORD, "hl_"):
+    for needle in ("http://127.0.0.1:8765/slip/", "http://127.0.0.1:8765/r/", "http://127.0.0.1:8765/schema", "http://127.0.0.1:8765/kiosk/enrol", "http://127.0.0.1:8765/admin/login", DEMO_PASSWORD, "hl_"):
         assert needle in out
