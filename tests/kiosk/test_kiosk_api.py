@@ -134,14 +134,24 @@ async def test_one_megabyte_body_is_413_and_stores_nothing(client, db, settings)
     assert await _rows(db) == []
 
 
-async def test_receipt_bound_rating_one_per_receipt(client, db, settings):
+async def _device_and_receipts(client, db, settings):
+    """A device of one unit; the ids of a receipt of that unit and of a receipt of another unit."""
     unit = await make_unit(db)
     other = await make_unit(db, code="STP", name="Sở Tư pháp")
     receipt = await make_receipt(db, unit)
     foreign = await make_receipt(db, other, dossier_code="000.00.02.H01-261122-0002")
-    dev = await enrol_device(client, db, settings, unit.id)
+    ids = (receipt.id, foreign.id)
+    return await enrol_device(client, db, settings, unit.id), *ids
+
+
+def _receipt_token(settings, receipt_id: int, valid_days: int = 30) -> str:
     kid, keys = settings.signing_keys()
-    token = tokens.mint("receipt", receipt.id, datetime.now(UTC).date() + timedelta(days=30), kid, keys)
+    return tokens.mint("receipt", receipt_id, datetime.now(UTC).date() + timedelta(days=valid_days), kid, keys)
+
+
+async def test_receipt_bound_rating_one_per_receipt(client, db, settings):
+    dev, receipt_id, foreign_id = await _device_and_receipts(client, db, settings)
+    token = _receipt_token(settings, receipt_id)
     url = f"HTTP://TESTSERVER.LOCAL/R/{token}"
     r = await client.post("/kiosk/api/responses", json=answer(receipt_token=url), headers=dev.auth)
     assert r.status_code == 201, r.text
@@ -149,24 +159,15 @@ async def test_receipt_bound_rating_one_per_receipt(client, db, settings):
     assert second.status_code == 409 and second.json()["errors"][0]["field"] == "receipt_token"
     forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
     assert (await client.post("/kiosk/api/responses", json=answer(receipt_token=forged), headers=dev.auth)).status_code == 422
-    ftoken = tokens.mint("receipt", foreign.id, datetime.now(UTC).date() + timedelta(days=30), kid, keys)
-    wrong_unit = await client.post("/kiosk/api/responses", json=answer(receipt_token=ftoken), headers=dev.auth)
+    wrong_unit = await client.post("/kiosk/api/responses", json=answer(receipt_token=_receipt_token(settings, foreign_id)), headers=dev.auth)
     assert wrong_unit.status_code == 422 and wrong_unit.json()["errors"][0]["field"] == "receipt_token"
-    receipt_id = receipt.id
     rows = await _rows(db)
     assert [r.receipt_id for r in rows] == [receipt_id]
 
 
 async def test_receipt_check_at_scan_time(client, db, settings):
-    unit = await make_unit(db)
-    other = await make_unit(db, code="STP", name="Sở Tư pháp")
-    receipt = await make_receipt(db, unit)
-    foreign = await make_receipt(db, other, dossier_code="000.00.02.H01-261122-0002")
-    dev = await enrol_device(client, db, settings, unit.id)
-    kid, keys = settings.signing_keys()
-    soon = datetime.now(UTC).date() + timedelta(days=30)
-    receipt_id, foreign_id = receipt.id, foreign.id
-    url = f"HTTP://TESTSERVER.LOCAL/R/{tokens.mint('receipt', receipt_id, soon, kid, keys)}"
+    dev, receipt_id, foreign_id = await _device_and_receipts(client, db, settings)
+    url = f"HTTP://TESTSERVER.LOCAL/R/{_receipt_token(settings, receipt_id)}"
 
     async def check(qr: str, auth: dict | None = None):
         return await client.post("/kiosk/api/receipt-check", json={"receipt_token": qr}, headers=dev.auth if auth is None else auth)
@@ -178,9 +179,9 @@ async def test_receipt_check_at_scan_time(client, db, settings):
     rated = await check(url.lower())
     assert rated.status_code == 409
     assert rated.json()["errors"][0] == {"field": "receipt_token", "message": "Giấy hẹn này đã được đánh giá.", "message_en": "This receipt has already been rated."}
-    foreign_url = f"HTTP://TESTSERVER.LOCAL/R/{tokens.mint('receipt', foreign_id, soon, kid, keys)}"
+    foreign_url = f"HTTP://TESTSERVER.LOCAL/R/{_receipt_token(settings, foreign_id)}"
     assert (await check(foreign_url)).json()["errors"][0]["message"] == "Giấy hẹn này không thuộc đơn vị của quầy."
-    expired = await check(tokens.mint("receipt", receipt_id, datetime.now(UTC).date() - timedelta(days=1), kid, keys))
+    expired = await check(_receipt_token(settings, receipt_id, valid_days=-1))
     assert expired.status_code == 422 and "hết hạn" in expired.json()["errors"][0]["message"]
     assert (await check(url[:-2] + ("AA" if url[-2:] != "AA" else "BB"))).status_code == 422
     assert (await check(url, {"authorization": "Bearer 1.forged"})).status_code == 401
