@@ -136,16 +136,7 @@ def pps_systematic(sizes: Any, n: Any, seed: Any, sort_key: Any = None) -> Selec
         chosen = rest[pos]
     else:
         chosen = np.zeros(0, np.int64)
-    idx = np.concatenate((cert_idx, chosen)).astype(np.int64)
-    return Selection(
-        indices=idx,
-        probs=pi[idx],
-        order=np.arange(1, idx.size + 1),
-        method="pps_systematic",
-        frame_size=x.size,
-        seed=seed,
-        info={"certainty": int(cert_idx.size)},
-    )
+    return _pps_selection(cert_idx, chosen, pi, "pps_systematic", seed)
 
 
 def pps_brewer(sizes: Any, n: Any, seed: Any) -> Selection:
@@ -204,16 +195,7 @@ def pps_brewer(sizes: Any, n: Any, seed: Any) -> Selection:
             k -= 1
         avail[k] = False
         chosen[i - 1] = rest[k]
-    idx = np.concatenate((cert_idx, chosen)).astype(np.int64)
-    return Selection(
-        indices=idx,
-        probs=pi[idx],
-        order=np.arange(1, idx.size + 1),
-        method="pps_brewer",
-        frame_size=x.size,
-        seed=seed,
-        info={"certainty": int(cert_idx.size)},
-    )
+    return _pps_selection(cert_idx, chosen, pi, "pps_brewer", seed)
 
 
 def brewer_step_weights(p: np.ndarray, avail: np.ndarray, R: float, r: int) -> np.ndarray:
@@ -295,6 +277,20 @@ def pps_sampford(sizes: Any, n: Any, seed: Any, max_attempts: int = 100_000) -> 
         order=np.arange(1, idx.size + 1),
         method="pps_sampford",
         frame_size=x.size,
+        seed=seed,
+        info={"certainty": int(cert_idx.size)},
+    )
+
+
+def _pps_selection(cert_idx: np.ndarray, chosen: np.ndarray, pi: np.ndarray, method: str, seed) -> Selection:
+    """Certainty units first, then the drawn ones, in selection order, with their inclusion probabilities."""
+    idx = np.concatenate((cert_idx, chosen)).astype(np.int64)
+    return Selection(
+        indices=idx,
+        probs=pi[idx],
+        order=np.arange(1, idx.size + 1),
+        method=method,
+        frame_size=pi.size,
         seed=seed,
         info={"certainty": int(cert_idx.size)},
     )

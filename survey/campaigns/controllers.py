@@ -202,18 +202,25 @@ def _today(settings: Settings):
     return datetime.now(ZoneInfo(settings.timezone)).date()
 
 
-async def _open(db_session: AsyncSession, token: str, settings: Settings) -> services.Invitation:
-    return await services.open_invitation(db_session, token, settings, _today(settings))
+#: member statuses after an answer (complete or partial interview)
+ANSWERED = ("I", "P")
 
 
-def _link_error(request: Request, exc: LookupError) -> Template:
-    status = 410 if isinstance(exc, services.InvitationExpired) else 404
-    return page(request, "citizen/link_error.html", {"status": status}, status_code=status)
+async def _open_invitation(
+    request: Request, db_session: AsyncSession, token: str, settings: Settings, *, refuse_answered: bool = True
+) -> services.Invitation | Template:
+    """The invitation, or the page that refuses it: unknown (404), expired (410) or already answered (409).
 
-
-def _answered(inv: services.Invitation) -> bool:
-    """A member answers once; a QR answer on the same receipt does not block the (different) campaign form."""
-    return inv.status in ("I", "P")
+    A member answers once; a QR answer on the same receipt does not block the (different) campaign form.
+    """
+    try:
+        inv = await services.open_invitation(db_session, token, settings, _today(settings))
+    except (services.InvitationNotFound, services.InvitationExpired) as exc:
+        status = 410 if isinstance(exc, services.InvitationExpired) else 404
+        return page(request, "citizen/link_error.html", {"status": status}, status_code=status)
+    if refuse_answered and inv.status in ANSWERED:
+        return page(request, "citizen/already.html", status_code=409)
+    return inv
 
 
 def _survey_page(request: Request, inv: services.Invitation, settings: Settings, values=None, errors=(), status: int = 200) -> Template:
@@ -226,12 +233,9 @@ def _survey_page(request: Request, inv: services.Invitation, settings: Settings,
 
 @get(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
 async def invite_get(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
-    try:
-        inv = await _open(db_session, token, settings)
-    except (services.InvitationNotFound, services.InvitationExpired) as exc:
-        return _link_error(request, exc)
-    if _answered(inv):
-        return page(request, "citizen/already.html", status_code=409)
+    inv = await _open_invitation(request, db_session, token, settings)
+    if isinstance(inv, Template):
+        return inv
     if request.query_params.get("start") != "1":
         q = registry.get(inv.questionnaire_id, inv.questionnaire_version)
         minutes = max(1, round(len(q.items) / 5))
@@ -246,12 +250,9 @@ def member_client_uuid(member_id: int) -> str:
 
 @post(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
 async def invite_post(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
-    try:
-        inv = await _open(db_session, token, settings)
-    except (services.InvitationNotFound, services.InvitationExpired) as exc:
-        return _link_error(request, exc)
-    if _answered(inv):
-        return page(request, "citizen/already.html", status_code=409)
+    inv = await _open_invitation(request, db_session, token, settings)
+    if isinstance(inv, Template):
+        return inv
     q = registry.get(inv.questionnaire_id, inv.questionnaire_version)
     parsed = pages.parse_form(q, await request.form())
     lang = current_language(request)
@@ -273,11 +274,10 @@ async def invite_post(request: Request, token: FromPath[str], db_session: NamedD
 
 @get(INVITE_THANKS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
 async def invite_thanks(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
-    try:
-        inv = await _open(db_session, token, settings)
-    except (services.InvitationNotFound, services.InvitationExpired) as exc:
-        return _link_error(request, exc)
-    if inv.status not in ("I", "P"):
+    inv = await _open_invitation(request, db_session, token, settings, refuse_answered=False)
+    if isinstance(inv, Template):
+        return inv
+    if inv.status not in ANSWERED:
         return Redirect(path=f"/c/{inv.token}", status_code=303)
     return page(request, "citizen/thanks.html")
 
