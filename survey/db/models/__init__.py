@@ -13,6 +13,7 @@ from survey.db.models.experts import (
     ExpertRating,
     ExpertSubmission,
 )
+from survey.db.models.indices import IndexCell, IndexRun
 from survey.db.models.par import Appraisal, Composition, CompositionResult
 from survey.db.models.questionnaires import QuestionnaireVersion
 from survey.db.models.receipts import Receipt
@@ -34,6 +35,8 @@ __all__ = [
     "AuditLog",
     "Base",
     "CampaignMember",
+    "IndexCell",
+    "IndexRun",
     "LoginAttempt",
     "Procedure",
     "QuestionnaireVersion",

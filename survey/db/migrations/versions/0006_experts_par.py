@@ -1,7 +1,7 @@
 """experts and PAR Index: panels, invitations, ratings, appraisal, compositions
 
 Revision ID: 0006_experts_par
-Revises: 0004_indexes
+Revises: 0005_indices
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 revision = "0006_experts_par"
-down_revision = "0004_indexes"
+down_revision = "0005_indices"
 branch_labels = None
 depends_on = None
 
