@@ -2,7 +2,7 @@
 
 ``/admin/par`` overview and forms; ``/admin/par/methodology/{id}``; ``POST /admin/par/appraisal`` (CSV) and
 ``/admin/par/appraisal?year=&methodology=`` (self vs council); ``POST /admin/par/compose``;
-``/admin/par/compositions/{id}`` (ranking table, ``.csv``), ``POST .../publish``.
+``/admin/par/compositions/{id}`` (ranking table, ``/ranking.csv``), ``POST .../publish``.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ async def publish(request: Request, db_session: NamedDependency[AsyncSession], c
     return Redirect(f"/admin/par/compositions/{cid}", status_code=303)
 
 
-@get("/compositions/{cid:int}.csv", name="par:composition-csv", guards=STATISTICIAN)
+@get("/compositions/{cid:int}/ranking.csv", name="par:composition-csv", guards=STATISTICIAN)
 async def composition_csv(db_session: NamedDependency[AsyncSession], cid: FromPath[int]) -> Response:
     comp = await _composition(db_session, cid)
     buf = io.StringIO()

@@ -56,11 +56,7 @@ async def expert_panel(db, settings, *, year: int, ratings: dict[str, int], rate
 
 
 async def satisfaction_source(db, values: dict[str, dict[str, float]]) -> dict:
-    """Keyword arguments for ``compose_block``: an index run with these unit cells when index runs exist, else the values."""
-    try:
-        from survey.db.models import IndexCell, IndexRun  # noqa: F401  (owned by the indices feature)
-    except ImportError:
-        return {"satisfaction": values}
+    """Keyword arguments for ``compose_block``: a stored index run with these unit cells (CONTRACT §2)."""
     return {"index_run_id": await make_index_run(db, values)}
 
 
