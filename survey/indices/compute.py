@@ -200,52 +200,15 @@ def sample_weighting(
 # --------------------------------------------------------------------------- estimation
 
 
-class _InterimTable:
-    """Interim stand-in for ``an.IndexTable`` until analysis ships ``sipas_index`` (items via ``an.by``;
-    pillar and SIPAS estimates as means of item estimates, SE unknown).  Removed when it lands."""
-
-    def __init__(self, answers, design, items_by_pillar, items, groups, satisfied, missing):
-        items = list(items)
-        g = np.zeros(design.n, dtype=np.int64) if groups is None else np.asarray(groups)
-        levels = np.unique(g.astype(str)) if groups is not None else np.array(["all"])
-        gl = g.astype(str) if groups is not None else np.full(design.n, "all")
-        K = len(items) + len(items_by_pillar) + 1
-        G = levels.size
-        est = np.full((G, K), np.nan)
-        se = np.full((G, K), np.nan)
-        deff = np.full((G, K), np.nan)
-        n = np.zeros((G, K), dtype=np.int64)
-        for j, _it in enumerate(items):
-            sub = answers[:, j] != missing
-            y = np.where(sub, np.isin(answers[:, j], satisfied).astype(float), np.nan)
-            for gi, lv in enumerate(levels):
-                m = (gl == lv) & sub
-                n[gi, j] = int(m.sum())
-                if m.sum() >= 1:
-                    e = an.mean(np.where(m, y, 0.0), design.subset(m))
-                    est[gi, j], se[gi, j] = float(e.estimate), float(e.se)
-        for p_i, (_pid, its) in enumerate(items_by_pillar.items()):
-            cols = [items.index(i) for i in its]
-            est[:, len(items) + p_i] = np.nanmean(est[:, cols], axis=1)
-            n[:, len(items) + p_i] = n[:, cols].max(axis=1)
-        est[:, -1] = np.nanmean(est[:, len(items) : len(items) + len(items_by_pillar)], axis=1)
-        n[:, -1] = n[:, : len(items)].max(axis=1)
-        self.groups = None if groups is None else levels
-        self.codes = tuple(items) + tuple(items_by_pillar) + ("sipas",)
-        self.kinds = ("item",) * len(items) + ("pillar",) * len(items_by_pillar) + ("sipas",)
-        self.estimate, self.se, self.deff, self.n = est, se, deff, n
-        self.n_eff = n.astype(float)
-        self.df = np.full((G, K), max(design.df, 1))
-
-    def confint(self, level=0.95, method="beta"):
-        z = 1.959963984540054 if level == 0.95 else float(__import__("scipy.stats").stats.norm.ppf(0.5 + level / 2))
-        return np.clip(self.estimate - z * self.se, 0, 1), np.clip(self.estimate + z * self.se, 0, 1)
+#: group label standing in for "no group" (the analysis API refuses empty labels); its rows are dropped
+NO_GROUP = "\x00none"
 
 
-def _sipas_index(answers, design, items_by_pillar, *, items, groups, satisfied):
-    if hasattr(an, "sipas_index"):
-        return an.sipas_index(answers, design, items_by_pillar, items=items, groups=groups, satisfied=satisfied, missing=0)
-    return _InterimTable(answers, design, items_by_pillar, items, groups, satisfied, 0)
+def _groups(groups: np.ndarray | None) -> np.ndarray | None:
+    if groups is None:
+        return None
+    g = np.asarray(groups).astype(str)
+    return np.where(g == UNKNOWN, NO_GROUP, g).astype(object)
 
 
 def _f(x) -> float | None:
@@ -253,9 +216,9 @@ def _f(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def table_cells(table: Any, domain: str, labels: dict[str, str], meth: Methodology, *, measure_of=None, skip=(UNKNOWN,)) -> list[dict[str, Any]]:
-    """Cells from an IndexTable-like result: one per (group, code)."""
-    lo, hi = table.confint(level=meth.level, method=meth.interval) if _is_share_table(table) else table.confint(level=meth.level)
+def table_cells(table: Any, domain: str, labels: dict[str, str], meth: Methodology, *, measure_of=None, skip=(NO_GROUP,)) -> list[dict[str, Any]]:
+    """Cells from an ``an.IndexTable``: one per (group, code); rows of ``skip`` groups are dropped."""
+    lo, hi = table.confint(level=meth.level, method=meth.interval)
     groups = [""] if table.groups is None else [str(g) for g in np.asarray(table.groups).tolist()]
     out = []
     for gi, g in enumerate(groups):
@@ -275,10 +238,6 @@ def table_cells(table: Any, domain: str, labels: dict[str, str], meth: Methodolo
     return out
 
 
-def _is_share_table(table: Any) -> bool:
-    return not all(k == "mean" for k in table.kinds)
-
-
 def estimate_domain(
     domain: str,
     groups: np.ndarray | None,
@@ -296,19 +255,27 @@ def estimate_domain(
 ) -> list[dict[str, Any]]:
     """Every measure of one domain kind (province, unit, field, ...) in one vectorised pass each."""
     sat = tuple(meth.satisfied)
-    cells = table_cells(_sipas_index(answers, design, items_by_pillar, items=list(items), groups=groups, satisfied=sat), domain, labels, meth)
+    gc = None if groups is None else an.GroupCodes(_groups(groups))
+    t_idx = an.sipas_index(answers, design, items_by_pillar, items=list(items), groups=gc, satisfied=sat, missing=0, empty="nan")
+    cells = table_cells(t_idx, domain, labels, meth)
     ov = overall.reshape(-1, 1)
-    t_over = _sipas_index(ov, design, {"overall": ["overall"]}, items=["overall"], groups=groups, satisfied=sat)
-    cells += [c for c in table_cells(t_over, domain, labels, meth, measure_of=lambda code, kind: ("overall", "") if kind == "item" else ("_", code)) if c["measure"] == "overall"]
-    if hasattr(an, "mean_scores"):
-        both = np.concatenate([answers, ov], axis=1)
-        t_mean = an.mean_scores(both, design, items=[*items, "overall"], groups=groups, missing=0)
-        cells += table_cells(t_mean, domain, labels, meth, measure_of=lambda code, kind: ("mean_score", code))
-    if chosen is not None and chosen_mask is not None and chosen_mask.any() and areas and hasattr(an, "expectation_shares"):
-        d_exp = design.subset(chosen_mask)
-        t_exp = an.expectation_shares(chosen, d_exp, areas=list(areas), groups=groups)
-        exp_cells = table_cells(t_exp, domain, labels, meth, measure_of=lambda code, kind: ("expectation", code))
-        cells += exp_cells
+    t_over = an.sipas_index(ov, design, {"overall": ["overall"]}, items=["overall"], groups=gc, satisfied=sat, missing=0, empty="nan")
+    cells += [c for c in table_cells(t_over, domain, labels, meth, measure_of=lambda code, kind: (("overall", "") if kind == "item" else ("-", code))) if c["measure"] == "overall"]
+    both = np.concatenate([answers, ov], axis=1)
+    t_mean = an.mean_scores(both, design, items=[*items, "overall"], groups=gc, missing=0, empty="nan")
+    cells += table_cells(t_mean, domain, labels, meth, measure_of=lambda code, kind: ("mean_score", code))
+    if chosen is not None and chosen_mask is not None and chosen_mask.any() and areas:
+        # only respondents whose questionnaire offers expectations are in the denominators (a domain of
+        # the full design: zero weight elsewhere).  Zero-weight rows are given an in-domain group label
+        # so that groups with no such respondent (the kiosk channel) get no row; with weight zero they
+        # change no estimate, standard error or degree of freedom.
+        eg = None
+        if groups is not None:
+            g = _groups(groups)
+            g = np.where(chosen_mask, g, g[np.flatnonzero(chosen_mask)[0]]).astype(object)
+            eg = an.GroupCodes(g)
+        t_exp = an.expectation_shares(chosen, design.subset(chosen_mask), areas=list(areas), groups=eg)
+        cells += table_cells(t_exp, domain, labels, meth, measure_of=lambda code, kind: ("expectation", code))
     return cells
 
 

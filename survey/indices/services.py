@@ -386,7 +386,7 @@ def _json_safe(x: Any) -> Any:
 # --------------------------------------------------------------------------- storing and reading
 
 
-def _cell_read(c: Any) -> CellRead:
+def cell_read(c: Any) -> CellRead:
     g = c.get if isinstance(c, dict) else lambda k: getattr(c, k)
     return CellRead(
         domain=g("domain"), domain_code=g("domain_code"), domain_label=g("domain_label"), measure=g("measure"),
@@ -405,7 +405,7 @@ def _run_read(run: IndexRun, cells: list[Any]) -> RunRead:
         methodology_version=run.methodology_version, questionnaire_id=run.questionnaire_id, inputs_hash=run.inputs_hash,
         parameters=dict(run.parameters or {}), summary=dict(run.summary or {}), status=run.status, created_by=run.created_by,
         created_at=run.created_at, published_by=run.published_by, published_at=run.published_at,
-        is_self_selected=run.source == "self_selected", sample_label=_label(run.source), cells=[_cell_read(c) for c in cells],
+        is_self_selected=run.source == "self_selected", sample_label=_label(run.source), cells=[cell_read(c) for c in cells],
     )
 
 
@@ -413,7 +413,7 @@ _CELL_ORDER = {d: i for i, d in enumerate(("province", "unit_group", "unit", "fi
 _MEASURE_ORDER = {m: i for i, m in enumerate(("sipas", "pillar", "item", "overall", "mean_score", "expectation", "admin_766"))}
 
 
-def _sort_key(c: Any) -> tuple:
+def cell_sort_key(c: Any) -> tuple:
     g = c.get if isinstance(c, dict) else lambda k: getattr(c, k)
     return (_CELL_ORDER.get(g("domain"), 9), g("domain_code"), _MEASURE_ORDER.get(g("measure"), 9), g("measure_code"))
 
@@ -443,10 +443,15 @@ async def create_run(
 
 async def store_run(session: AsyncSession, computed: ComputedRun, *, actor: str, progress: Progress | None = None) -> RunRead:
     """Store a computed run, or return the stored run with the same inputs hash."""
+    return (await store_run_checked(session, computed, actor=actor, progress=progress))[0]
+
+
+async def store_run_checked(session: AsyncSession, computed: ComputedRun, *, actor: str, progress: Progress | None = None) -> tuple[RunRead, bool]:
+    """(run, created): ``created`` is False when a run with the same inputs hash was already stored."""
     existing = await session.scalar(select(IndexRun.id).where(IndexRun.inputs_hash == computed.inputs_hash).order_by(IndexRun.id).limit(1))
     if existing is not None:
-        return await get_run(session, existing)
-    cells = sorted(computed.cells, key=_sort_key)
+        return await get_run(session, existing), False
+    cells = sorted(computed.cells, key=cell_sort_key)
     try:
         run = IndexRun(
             period_start=computed.period_start, period_end=computed.period_end, source=computed.source,
@@ -469,7 +474,7 @@ async def store_run(session: AsyncSession, computed: ComputedRun, *, actor: str,
     except BaseException:
         await session.rollback()
         raise
-    return _run_read(run, cells)
+    return _run_read(run, cells), True
 
 
 def _summary(run: IndexRun, sipas: float | None) -> RunSummary:
@@ -499,7 +504,7 @@ async def get_run(session: AsyncSession, run_id: int) -> RunRead:
     if run is None:
         raise RunNotFound(run_id)
     cells = (await session.execute(select(IndexCell).where(IndexCell.run_id == run_id))).scalars().all()
-    return _run_read(run, sorted(cells, key=_sort_key))
+    return _run_read(run, sorted(cells, key=cell_sort_key))
 
 
 async def publish_run(session: AsyncSession, run_id: int, actor: str) -> RunRead:
@@ -551,3 +556,45 @@ async def headline_run(session: AsyncSession, period_start: date, period_end: da
         base.where(IndexRun.source == "self_selected", IndexRun.status == "published").order_by(IndexRun.published_at.desc(), IndexRun.id.desc()).limit(1)
     )
     return None if other is None else await get_run(session, other)
+
+
+# --------------------------------------------------------------------------- recomputing a stored run
+
+
+class InputsChanged(IndexRunError):
+    """The stored run's inputs are no longer what the database holds (e.g. a flagged response was reviewed)."""
+
+
+async def recompute_run(session: AsyncSession, settings: Settings, run_id: int, progress: Progress | None = None) -> tuple[RunRead, ComputedRun]:
+    """The stored run and its inputs recomputed (weights per respondent, for microdata); the inputs hash
+    must match the stored one, else InputsChanged (nothing is exported from changed inputs)."""
+    run = await get_run(session, run_id)
+    p = run.parameters
+    computed = await compute_run(
+        session, settings, period_start=run.period_start, period_end=run.period_end, source=run.source, campaign_id=run.campaign_id,
+        methodology_version=run.methodology_version, progress=progress,
+    )
+    if p.get("min_n") != computed.parameters.get("min_n") or p.get("timezone") != computed.parameters.get("timezone"):
+        raise InputsChanged(
+            "settings", f"Cấu hình đã khác khi tạo kết quả số {run_id} (HAILONG_INDEX_MIN_N = {p.get('min_n')}, HAILONG_TIMEZONE = {p.get('timezone')}).",
+            f"Settings differ from when run #{run_id} was made (HAILONG_INDEX_MIN_N={p.get('min_n')}, HAILONG_TIMEZONE={p.get('timezone')}).",
+        )
+    if computed.inputs_hash != run.inputs_hash:
+        raise InputsChanged(
+            "run_id", f"Dữ liệu đầu vào của kết quả số {run_id} đã thay đổi (mã băm khác): hãy tạo kết quả mới.",
+            f"The inputs of run #{run_id} have changed since it was made (different inputs hash): create a new run.",
+        )
+    return run, computed
+
+
+async def response_comments(session: AsyncSession, response_ids: np.ndarray) -> list[str]:
+    """Free-text comments of the given responses, in that order ("" when none)."""
+    from survey.db.models import Response
+
+    ids = [str(x) for x in np.asarray(response_ids).tolist()]
+    found: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for rid, comment in (await session.execute(select(Response.id, Response.comment).where(Response.id.in_(chunk)))).all():
+            found[rid] = comment or ""
+    return [found.get(r, "") for r in ids]
