@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from survey.indices.compute import CHANNEL_LABELS
 from survey.indices.schemas import SELF_SELECTED_LABEL, CellRead, RunRead
 from survey.questionnaires import registry
+from survey.stats import CHANNEL_CODES
 
 MICRODATA_FORMATS = ("sav", "dta", "xlsx", "csv")
 OPEN_DATA_COLUMNS = (
@@ -181,24 +183,23 @@ def build_microdata(run: RunRead, computed: Any, *, with_comments: bool = False,
     add("resp_no", np.arange(1, n + 1, dtype=np.int64), "Số thứ tự người trả lời (không phải mã phiếu)", "integer")
     add("sample_type", np.full(n, run.sample_label, dtype=object), "Loại mẫu", "string",
         note="không phải mẫu xác suất: tự nguyện qua QR/máy đánh giá, đã hiệu chỉnh theo cơ cấu hồ sơ" if run.is_self_selected else "mẫu xác suất từ khung hồ sơ")
-    ucodes = sorted({units[int(u)].code for u in resp.unit_ids.tolist()})
-    uindex = {c: i + 1 for i, c in enumerate(ucodes)}
+    ids = np.array(sorted(units), dtype=np.int64)
+    pos = np.searchsorted(ids, resp.unit_ids)
+    code_of = np.array([units[i].code for i in ids.tolist()], dtype=object)
+    present = sorted(set(code_of[np.unique(pos)].tolist()))
+    uindex = {c: i + 1 for i, c in enumerate(present)}
     uname = {u.code: u.name for u in units.values()}
-    ucol = np.array([uindex[units[int(u)].code] for u in resp.unit_ids.tolist()], dtype=np.int64)
-    add("unit", ucol, "Đơn vị giải quyết thủ tục", "integer (labelled)", {i: f"{c} {uname[c]}" for c, i in uindex.items()})
-    add("unit_code", np.array([units[int(u)].code for u in resp.unit_ids.tolist()], dtype=object), "Mã đơn vị", "string")
-    group_codes = {"department": 1, "commune_level": 2}
-    gcol = np.array([group_codes.get(units[int(u)].group, 0) for u in resp.unit_ids.tolist()], dtype=np.int64)
-    add("unit_group", gcol, "Khối đơn vị", "integer (labelled)", {0: "Khác (cấp tỉnh)", 1: "Khối sở, ban, ngành", 2: "Khối xã, phường, đặc khu"})
-    flds = sorted({f for f in resp.fields.astype(str).tolist() if f})
-    findex = {f: i + 1 for i, f in enumerate(flds)}
-    add("field", np.array([findex.get(f, 0) for f in resp.fields.astype(str).tolist()], dtype=np.int64), "Lĩnh vực thủ tục", "integer (labelled)",
-        {0: "Không rõ", **{i: f for f, i in findex.items()}})
-    chans = {"qr": 1, "kiosk": 2, "campaign": 3, "web": 4, "paper": 5}
-    add("channel", np.array([chans.get(c, 0) for c in resp.channels.astype(str).tolist()], dtype=np.int64), "Kênh trả lời", "integer (labelled)",
-        {1: "Mã QR trên phiếu hẹn", 2: "Máy đánh giá tại quầy", 3: "Khảo sát chọn mẫu", 4: "Trang web", 5: "Phiếu giấy"})
-    add("month", np.array([str(d)[:7] for d in resp.day.tolist()], dtype=object), "Tháng trả lời (YYYY-MM)", "string")
-    add("questionnaire", resp.questionnaires.astype(str).astype(object), "Phiếu hỏi", "string")
+    unum = np.array([uindex.get(c, 0) for c in code_of.tolist()], dtype=np.int64)
+    add("unit", unum[pos], "Đơn vị giải quyết thủ tục", "integer (labelled)", {i: f"{c} {uname[c]}" for c, i in uindex.items()})
+    add("unit_code", code_of[pos], "Mã đơn vị", "string")
+    gnum = np.array([{"department": 1, "commune_level": 2}.get(units[i].group, 0) for i in ids.tolist()], dtype=np.int64)
+    add("unit_group", gnum[pos], "Khối đơn vị", "integer (labelled)", {0: "Khác (cấp tỉnh)", 1: "Khối sở, ban, ngành", 2: "Khối xã, phường, đặc khu"})
+    add("field", resp.field_codes.astype(np.int64), "Lĩnh vực thủ tục", "integer (labelled)",
+        {0: "Không rõ", **{i: f for i, f in enumerate(resp.field_names) if i}})
+    add("channel", resp.channel_codes.astype(np.int64), "Kênh trả lời", "integer (labelled)",
+        {i: CHANNEL_LABELS.get(c, c) for i, c in enumerate(CHANNEL_CODES) if c})
+    add("month", np.datetime_as_string(resp.day.astype("datetime64[M]")).astype(object), "Tháng trả lời (YYYY-MM)", "string")
+    add("questionnaire", resp.questionnaire_ids, "Phiếu hỏi", "string")
     scale = {int(k): v.vi for k, v in q.scale.labels.items()}
     scale_vl = {0: NOT_APPLICABLE_LABEL, **dict(sorted(scale.items()))}
     for j, item in enumerate(q.items):
@@ -262,15 +263,16 @@ def write_microdata(md: Microdata, path: Path, fmt: str) -> list[Path]:
         import pyreadstat
 
         _atomic_write(path, lambda tmp: pyreadstat.write_sav(
-            _dataframe(md), str(tmp), file_label=md.file_label, column_labels=md.labels,
-            variable_value_labels=md.value_labels, missing_ranges=md.missing, note=md.file_label,
+            _dataframe(md), str(tmp), file_label=_fit(md.sample_label + " — " + md.file_label, 64), column_labels=md.labels,
+            variable_value_labels=md.value_labels, missing_ranges=md.missing, note=_note_lines(md.file_label),
         ))
     elif fmt == "dta":
         import pyreadstat
 
         # Stata: labels of at most 80 characters; no user-missing values (0 is documented in the codebook)
         _atomic_write(path, lambda tmp: pyreadstat.write_dta(
-            _dataframe(md), str(tmp), file_label=md.file_label[:80], column_labels={k: v[:80] for k, v in md.labels.items()},
+            _dataframe(md), str(tmp), file_label=_fit(md.sample_label + " — " + md.file_label, 80),
+            column_labels={k: _fit(v, 80) for k, v in md.labels.items()},
             variable_value_labels=md.value_labels, version=15,
         ))
     elif fmt == "csv":
@@ -291,6 +293,29 @@ def write_microdata(md: Microdata, path: Path, fmt: str) -> list[Path]:
         _atomic_write(cb, lambda tmp: tmp.write_bytes(_codebook_csv(md)))
         written.append(cb)
     return written
+
+
+def _fit(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8 (SPSS and Stata limits are in bytes)."""
+    raw = text.encode("utf-8")
+    if len(raw) <= max_bytes:
+        return text
+    return raw[:max_bytes].decode("utf-8", errors="ignore").rstrip()
+
+
+def _note_lines(text: str, width: int = 80) -> list[str]:
+    """SPSS documents are lines of at most 80 bytes."""
+    words, lines, cur = text.split(), [], ""
+    for w in words:
+        cand = f"{cur} {w}".strip()
+        if len(cand.encode("utf-8")) > width and cur:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = cand
+    if cur:
+        lines.append(_fit(cur, width))
+    return lines
 
 
 def _write_xlsx(md: Microdata, tmp: Path) -> None:
