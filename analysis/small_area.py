@@ -37,7 +37,7 @@ class FayHerriotResult:
         Regression-synthetic estimates ``X beta``.
     method : str
     iterations : int
-        Fisher-scoring iterations (0 when ``sigma2_v`` was given).
+        Newton / Fisher-scoring iterations (0 when ``sigma2_v`` was given).
     """
 
     eblup: np.ndarray
@@ -65,24 +65,41 @@ def _gls(y: np.ndarray, X: np.ndarray, v: np.ndarray):
     return beta, inv
 
 
+def _reml_parts(s2: float, y: np.ndarray, X: np.ndarray, psi: np.ndarray):
+    """Restricted log-likelihood, score and information (observed if positive, else Fisher)."""
+    v = s2 + psi
+    Vi = 1.0 / v
+    ViX = X * Vi[:, None]
+    A = X.T @ ViX
+    Ainv = np.linalg.pinv(A)
+    # P = V^-1 - V^-1 X (X'V^-1X)^-1 X' V^-1
+    P = np.diag(Vi) - ViX @ Ainv @ ViX.T
+    Py = P @ y
+    loglik = -0.5 * (np.sum(np.log(v)) + np.linalg.slogdet(A)[1] + float(y @ Py))
+    score = -0.5 * np.trace(P) + 0.5 * float(Py @ Py)
+    fisher = 0.5 * float(np.sum(P * P))
+    observed = float(Py @ P @ Py) - fisher  # minus the second derivative
+    return loglik, score, observed if observed > 0 else fisher
+
+
 def _reml(y: np.ndarray, X: np.ndarray, psi: np.ndarray, tol: float, max_iter: int) -> tuple[float, int]:
-    """REML estimate of sigma^2_v by Fisher scoring, truncated at 0 (as R ``sae::eblupFH``)."""
+    """REML estimate of sigma^2_v: Newton / Fisher scoring with step halving, truncated at 0."""
     s2 = float(np.median(psi))
+    ll, score, info = _reml_parts(s2, y, X, psi)
     for it in range(1, max_iter + 1):
-        v = s2 + psi
-        Vi = 1.0 / v
-        XtViX_inv = np.linalg.pinv(X.T @ (X * Vi[:, None]))
-        # P = V^-1 - V^-1 X (X'V^-1X)^-1 X' V^-1
-        ViX = X * Vi[:, None]
-        P = np.diag(Vi) - ViX @ XtViX_inv @ ViX.T
-        Py = P @ y
-        score = -0.5 * np.trace(P) + 0.5 * float(Py @ Py)
-        info = 0.5 * float(np.sum(P * P))
         step = score / info
-        new = max(s2 + step, 0.0)
-        if abs(new - s2) < tol * (1.0 + s2):
-            return new, it
-        s2 = new
+        if s2 <= 0.0 and step <= 0.0:
+            return 0.0, it
+        for _ in range(60):
+            new = max(s2 + step, 0.0)
+            ll_new, score_new, info_new = _reml_parts(new, y, X, psi)
+            if ll_new >= ll - 1e-12 * abs(ll):
+                break
+            step /= 2.0
+        converged = abs(new - s2) < tol * (1.0 + s2)
+        s2, ll, score, info = new, ll_new, score_new, info_new
+        if converged:
+            return s2, it
     raise ValueError(f"fay_herriot: REML did not converge in max_iter={max_iter} iterations")
 
 
@@ -113,7 +130,7 @@ def fay_herriot(
         Use this model variance instead of estimating it (0 gives the synthetic estimator,
         ``inf`` the direct estimates); the MSE is then ``g1 + g2`` (no ``g3`` term).
     tol, max_iter :
-        Fisher-scoring convergence.
+        Convergence of the REML iterations.
 
     Returns
     -------
@@ -125,9 +142,10 @@ def fay_herriot(
     :math:`e_d \\sim N(0, \\psi_d)`. With :math:`\\gamma_d = \\sigma^2_v/(\\sigma^2_v + \\psi_d)`
     and the GLS :math:`\\hat\\beta`, the EBLUP is
     :math:`\\gamma_d \\hat\\theta_d + (1-\\gamma_d) x_d'\\hat\\beta`.
-    :math:`\\hat\\sigma^2_v` maximises the restricted likelihood (Fisher scoring,
-    score :math:`-\\frac12 \\mathrm{tr} P + \\frac12 y'PPy`, information
-    :math:`\\frac12 \\mathrm{tr}(PP)`, truncated at 0). The MSE estimate is
+    :math:`\\hat\\sigma^2_v` maximises the restricted likelihood (Newton steps with
+    score :math:`-\\frac12 \\mathrm{tr} P + \\frac12 y'PPy` and observed information
+    :math:`y'PPPy - \\frac12 \\mathrm{tr}(PP)`, Fisher information :math:`\\frac12 \\mathrm{tr}(PP)`
+    where that is not positive; step halving; truncated at 0). The MSE estimate is
     :math:`g_1 + g_2 + 2 g_3` with :math:`g_1 = \\gamma_d\\psi_d`,
     :math:`g_2 = (1-\\gamma_d)^2 x_d'(X'V^{-1}X)^{-1}x_d`,
     :math:`g_3 = \\psi_d^2 (\\sigma^2_v+\\psi_d)^{-3} \\bar V(\\hat\\sigma^2_v)`,
