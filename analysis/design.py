@@ -63,16 +63,27 @@ class CalibrationRecord:
     indicator columns of a categorical variable, or ``("column", x)`` for one numeric
     column. ``a`` are the regression weights (original weight / sigma^2), ``w_cal`` the
     weights right after calibration and ``a_pinv`` the pseudo-inverse of X' diag(a) X.
+    A raking record (``rake_weights`` set) is adjusted for as R ``rake()`` is: ten rounds of
+    ``x <- x - w_m * ave(x / w_m)`` over the margins m (unweighted cell means).
     """
 
     blocks: tuple
     a: np.ndarray
     w_cal: np.ndarray
     a_pinv: np.ndarray
+    #: R ``rake()``: per margin, the weights right after that margin's post-stratification in
+    #: the last sweep; the variance then iterates projections on the margins (R ``svyrecvar``)
+    rake_weights: tuple | None = None
 
     @property
     def n_columns(self) -> int:
         return sum(b[2] if b[0] == "codes" else 1 for b in self.blocks)
+
+    def column_weights(self) -> tuple:
+        """Row weights multiplying each block's columns in the residual term."""
+        if self.rake_weights is not None:
+            return self.rake_weights
+        return tuple(self.w_cal for _ in self.blocks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,6 +206,7 @@ class QuantileEstimate(Estimate):
             dist,
             self.qrule,
             self.interval_type,
+            self.p,
         )
         return lo, hi
 
