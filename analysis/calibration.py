@@ -17,6 +17,7 @@ Lumley, T. (2010). *Complex Surveys*, chapter 7.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from ._arrays import as_float, as_labels
 from .design import CalibrationRecord, Design, ReplicateWeights
 from .estimators import _check_design, missing_labels
-from .variance import compact_codes
+from .variance import _rake_cross, compact_codes
 
 __all__ = ["poststratify", "rake", "calibrate", "trim_weights"]
 
@@ -234,6 +235,7 @@ def rake(design: Design, margins, epsilon: float = 1e-8, max_iter: int = 100, st
     record = CalibrationRecord(
         blocks, w0, out[:, 0].copy(), np.linalg.pinv(_block_gram(blocks, w0)), rake_weights=psw
     )
+    record = dataclasses.replace(record, rake_tables=_rake_cross(record))
     return _calibrated_design(design, out[:, 0].copy(), out[:, 1:] if design.is_replicate else None, record)
 
 

@@ -74,6 +74,8 @@ class CalibrationRecord:
     #: R ``rake()``: per margin, the weights right after that margin's post-stratification in
     #: the last sweep; the variance then iterates projections on the margins (R ``svyrecvar``)
     rake_weights: tuple | None = None
+    #: precomputed (inverse margin weights, cross tables, cell counts) of a raking record
+    rake_tables: tuple | None = None
 
     @property
     def n_columns(self) -> int:

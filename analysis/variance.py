@@ -121,6 +121,8 @@ def _rake_coefficients(u: list, cross: list, counts: list) -> list:
 
 
 def _rake_cross(rec: CalibrationRecord) -> tuple[list, list, list]:
+    if rec.rake_tables is not None:
+        return rec.rake_tables
     psw = rec.rake_weights
     inv = [_safe_inverse(w) for w in psw]
     cross = [
@@ -198,6 +200,13 @@ def _stage_variance_dense(T: np.ndarray, st: Stage, lonely: str) -> np.ndarray:
 
 
 def _rowsum_into(out: np.ndarray, idx: np.ndarray, T: np.ndarray) -> None:
+    if out.shape[0] == 1:
+        out[0] = T.sum(axis=0)
+        return
+    if T.shape[1] <= 64:  # a bincount per column: no sort
+        for j in range(T.shape[1]):
+            out[:, j] = np.bincount(idx, weights=T[:, j], minlength=out.shape[0])
+        return
     order = np.argsort(idx, kind="stable")
     sidx = idx[order]
     starts = np.flatnonzero(np.r_[True, sidx[1:] != sidx[:-1]])
@@ -418,7 +427,16 @@ def _stage_grouped_sparse(st, V, codes, G, terms, lonely) -> np.ndarray:
             "lonely_psu='adjust' is not supported for this many groups; use 'remove' or 'average'"
         )
     U, H, k = st.n_units, st.n_strata, V.shape[1]
-    cell_of_row, cell_keys = compact_codes(codes.astype(np.int64) * U + st.codes, G * U)
+    n = codes.shape[0]
+    if n == U and 4 * n + 1_000_000 < G * U and np.array_equal(st.codes, np.arange(n)):
+        # every row is its own unit: the cells are the rows, ordered by group (stable radix sort)
+        small = codes.astype(np.int16 if G < 2**15 else np.int32)
+        order = np.argsort(small, kind="stable")
+        cell_of_row = np.empty(n, dtype=np.intp)
+        cell_of_row[order] = np.arange(n, dtype=np.intp)
+        cell_keys = codes[order].astype(np.int64) * U + order
+    else:
+        cell_of_row, cell_keys = compact_codes(codes.astype(np.int64) * U + st.codes, G * U)
     m = cell_keys.shape[0]
     cg, cu = cell_keys // U, cell_keys % U
     ch = st.stratum[cu]
