@@ -50,10 +50,20 @@ def _grouped(yv, dom: Design, codes, G, kind, deff):
             f"groups: {int((N <= 0).sum())} group(s) have zero total weight (e.g. all values missing)"
         )
     if dom.is_replicate:
-        W = dom.replicates.weights
-        reps = np.empty((W.shape[1], G))
-        for r in range(W.shape[1]):
-            reps[r] = _domain_stats(yv, W[:, r], codes, G, kind)[0]
+        rep = dom.replicates
+        if rep.weights is None:  # jackknife structure: replicate totals from PSU totals
+            js = rep.structure
+            Yr = js.group_totals(w * yv, codes, G)
+            if kind == "mean":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    reps = Yr / js.group_totals(w, codes, G)
+            else:
+                reps = Yr
+        else:
+            W = rep.weights
+            reps = np.empty((W.shape[1], G))
+            for r in range(W.shape[1]):
+                reps[r] = _domain_stats(yv, W[:, r], codes, G, kind)[0]
         if not np.isfinite(reps).all():
             raise ValueError(
                 "groups: a group has zero weight in some replicate; its replicate SE is undefined"

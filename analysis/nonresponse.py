@@ -126,7 +126,7 @@ def nonresponse_adjust(weights, status, classes=None, *, respondents=("I", "P"))
 
 def _with_weights(design: Design, w: np.ndarray) -> Design:
     """``design`` with new full-sample weights; replicate weights scaled row by row alike."""
-    if not design.is_replicate:
+    if not design.is_replicate or design.replicates.weights is None:  # a jackknife follows w
         return design._evolve(w=w)
     rep = design.replicates
     factor = np.divide(w, design.weights, out=np.zeros_like(w), where=design.weights > 0)

@@ -285,6 +285,7 @@ __all__ += ["calibration_adjusted", "CalibrationRecord"]
 # Grouped statistics with a K x K covariance per group (index tables, by() on calibrated designs)
 # ----------------------------------------------------------------------------------------------
 _GROUPED_DENSE_CELLS = 4_000_000  # units x groups x statistics before the sparse (cell) form
+_ROW_CELLS_MIN = 5_000_000  # unclustered designs: rows sorted by group instead of coding (unit, group)
 
 
 def compact_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -428,7 +429,7 @@ def _stage_grouped_sparse(st, V, codes, G, terms, lonely) -> np.ndarray:
         )
     U, H, k = st.n_units, st.n_strata, V.shape[1]
     n = codes.shape[0]
-    if n == U and 4 * n + 1_000_000 < G * U and np.array_equal(st.codes, np.arange(n)):
+    if n == U and _ROW_CELLS_MIN < G * U and np.array_equal(st.codes, np.arange(n)):
         # every row is its own unit: the cells are the rows, ordered by group (stable radix sort)
         small = codes.astype(np.int16 if G < 2**15 else np.int32)
         order = np.argsort(small, kind="stable")
