@@ -378,3 +378,28 @@ def test_grouped_engine_sparse_equals_dense(monkeypatch):
         sparse = an.sipas_index(A, d, PILLARS, items=ITEMS, groups=a["stype"])
         monkeypatch.undo()
         np.testing.assert_allclose(sparse.cov, dense.cov, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("mse", [True, False])
+@pytest.mark.parametrize("stratified", [True, False])
+def test_index_table_jackknife_structure_equals_dense_replicates(mse, stratified):
+    from analysis.design import ReplicateWeights
+
+    c = load_csv("apiclus1")
+    if stratified:
+        s = load_csv("apistrat")
+        base = an.Design(weights=s["pw"], strata=s["stype"], psu=s["dnum"], nest=True, lonely_psu="remove")
+        a = s
+    else:
+        base = an.Design(weights=c["pw"], psu=c["dnum"])
+        a = c
+    j = base.jackknife(mse=mse)
+    rep = j.replicates
+    dense = j._evolve(
+        rep=ReplicateWeights(rep.structure.dense(j.weights), rep.rscales, rep.scale, rep.mse, rep.kind)
+    )
+    A = answers(a)
+    t1 = an.sipas_index(A, j, PILLARS, items=ITEMS, groups=a["stype"])
+    t2 = an.sipas_index(A, dense, PILLARS, items=ITEMS, groups=a["stype"])
+    np.testing.assert_allclose(t1.cov, t2.cov, rtol=1e-9, atol=1e-15)
+    assert t1.se.min() > 0
