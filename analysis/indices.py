@@ -437,8 +437,8 @@ def sipas_index(
         raise ValueError(f"satisfied must be answer codes within 1..5, got {satisfied!r}")
     sub = A[:, cols]
     subst, _ = _codes_scale(sub, missing, "answers", values=False)
-    S = subst.astype(float)
-    Y = (subst & np.isin(sub, sat)).astype(float)
+    S = subst  # booleans: cast one column at a time below (no n x k float copies)
+    Y = subst & np.isin(sub, sat)
     levels, gcodes, G = _groups(groups, design.n)
     present = _present_from(subst, C)
     est, se, cov, deff, n_cell, df = _ratio_table(
@@ -555,10 +555,10 @@ def expectation_shares(chosen, design: Design, *, areas, groups=None, domain_df:
             raise ValueError("chosen must be boolean (or 0/1)")
         X = X.astype(bool)
     k = len(names)
-    S = np.ones(X.shape)
+    S = np.ones(X.shape, dtype=bool)
     levels, gcodes, G = _groups(groups, design.n)
     est, se, cov, deff, n_cell, df = _ratio_table(
-        X.astype(float),
+        X,
         S,
         design,
         gcodes,
