@@ -26,7 +26,7 @@ from ._arrays import as_labels, factorize
 from .design import Design
 from .estimators import _check_design, missing_labels
 from .results import IndexTable
-from .variance import compact_codes, grouped_covariance
+from .variance import compact_codes, grouped_covariance, grouped_difference_covariance
 
 __all__ = ["sipas_index", "mean_scores", "expectation_shares", "GroupCodes"]
 
@@ -179,6 +179,7 @@ def _ratio_table(
     what: str,
     item_names: list[str],
     group_levels,
+    compare_total: bool = False,
 ):
     """Estimates and covariance of the measures ``C' theta`` where theta_gj = sum wY / sum wS."""
     if empty not in ("raise", "nan"):
@@ -244,7 +245,23 @@ def _ratio_table(
         se = np.where(undefined, np.nan, se)
         deff = np.where(undefined, np.nan, deff)
         cov = np.where(undefined[:, :, None] | undefined[:, None, :], np.nan, cov)
-    return est, se, cov, deff, n_cell, df
+    total = diff_cov = None
+    if compare_total:
+        if design.is_replicate:
+            raise ValueError("compare_total is available for linearisation (Taylor) designs only")
+        Nt = np.array([float(w @ S[:, j]) for j in range(k)])
+        if np.any(Nt <= 0):
+            raise ValueError("answers: an item has no substantive answer at all")
+        th_t = np.array([float(w @ Y[:, j]) for j in range(k)]) / Nt
+        Vt = np.empty((n, k))
+        for j in range(k):
+            Vt[:, j] = w * (Y[:, j] - th_t[j] * S[:, j]) / Nt[j]
+        dc = grouped_difference_covariance(design, V, codes, G, Vt)
+        total = th_t @ C
+        diff_cov = np.einsum("jK,gjl,lL->gKL", C, dc, C, optimize=True)
+        if undefined.any():
+            diff_cov = np.where(undefined[:, :, None] | undefined[:, None, :], np.nan, diff_cov)
+    return est, se, cov, deff, n_cell, df, total, diff_cov
 
 
 def _jackknife_cov(Y, S, design: Design, codes, G, theta) -> np.ndarray:
@@ -380,6 +397,7 @@ def sipas_index(
     missing=0,
     domain_df: bool = False,
     empty: str = "raise",
+    compare_total: bool = False,
 ) -> IndexTable:
     """SIPAS satisfaction indices: items, pillars and the overall index, per domain.
 
@@ -406,6 +424,10 @@ def sipas_index(
     empty : {"raise", "nan"}
         An item with no substantive answer in a domain raises ValueError, or gives NaN for
         the item and every pillar/overall index that uses it.
+    compare_total : bool
+        Also estimate the whole population and the covariance of each group minus it
+        (``IndexTable.versus_total()``: a unit against the province, accounting for the unit
+        being part of the province). Linearisation designs only.
 
     Returns
     -------
@@ -441,7 +463,7 @@ def sipas_index(
     Y = subst & np.isin(sub, sat)
     levels, gcodes, G = _groups(groups, design.n)
     present = _present_from(subst, C)
-    est, se, cov, deff, n_cell, df = _ratio_table(
+    est, se, cov, deff, n_cell, df, total, diff_cov = _ratio_table(
         Y,
         S,
         design,
@@ -454,8 +476,9 @@ def sipas_index(
         what="substantive answer",
         item_names=codes_k,
         group_levels=levels,
+        compare_total=compare_total,
     )
-    return IndexTable(levels, tuple(codes_k), tuple(kinds), est, se, deff, n_cell, df, cov)
+    return IndexTable(levels, tuple(codes_k), tuple(kinds), est, se, deff, n_cell, df, cov, total, diff_cov)
 
 
 def mean_scores(
@@ -467,12 +490,13 @@ def mean_scores(
     missing=0,
     domain_df: bool = False,
     empty: str = "raise",
+    compare_total: bool = False,
 ) -> IndexTable:
     """Mean answer (1..5) of each item among its substantive answers, per domain.
 
     Parameters
     ----------
-    answers, design, items, groups, missing, domain_df, empty :
+    answers, design, items, groups, missing, domain_df, empty, compare_total :
         As for :func:`sipas_index`.
 
     Returns
@@ -496,7 +520,7 @@ def mean_scores(
     k = len(names)
     C = np.eye(k)
     levels, gcodes, G = _groups(groups, design.n)
-    est, se, cov, deff, n_cell, df = _ratio_table(
+    est, se, cov, deff, n_cell, df, total, diff_cov = _ratio_table(
         Af,
         subst.astype(float),
         design,
@@ -509,11 +533,14 @@ def mean_scores(
         what="substantive answer",
         item_names=names,
         group_levels=levels,
+        compare_total=compare_total,
     )
-    return IndexTable(levels, tuple(names), ("mean",) * k, est, se, deff, n_cell, df, cov)
+    return IndexTable(levels, tuple(names), ("mean",) * k, est, se, deff, n_cell, df, cov, total, diff_cov)
 
 
-def expectation_shares(chosen, design: Design, *, areas, groups=None, domain_df: bool = False) -> IndexTable:
+def expectation_shares(
+    chosen, design: Design, *, areas, groups=None, domain_df: bool = False, compare_total: bool = False
+) -> IndexTable:
     """Share of respondents choosing each improvement area ("expectation"), per domain.
 
     Parameters
@@ -524,7 +551,7 @@ def expectation_shares(chosen, design: Design, *, areas, groups=None, domain_df:
     areas : sequence of str
         Names of the A columns.
     groups : array_like (n,) or GroupCodes, optional
-    domain_df : bool
+    domain_df, compare_total : bool
         As for :func:`sipas_index`.
 
     Returns
@@ -557,7 +584,7 @@ def expectation_shares(chosen, design: Design, *, areas, groups=None, domain_df:
     k = len(names)
     S = np.ones(X.shape, dtype=bool)
     levels, gcodes, G = _groups(groups, design.n)
-    est, se, cov, deff, n_cell, df = _ratio_table(
+    est, se, cov, deff, n_cell, df, total, diff_cov = _ratio_table(
         X,
         S,
         design,
@@ -570,5 +597,8 @@ def expectation_shares(chosen, design: Design, *, areas, groups=None, domain_df:
         what="respondent with positive weight",
         item_names=names,
         group_levels=levels,
+        compare_total=compare_total,
     )
-    return IndexTable(levels, tuple(names), ("expectation",) * k, est, se, deff, n_cell, df, cov)
+    return IndexTable(
+        levels, tuple(names), ("expectation",) * k, est, se, deff, n_cell, df, cov, total, diff_cov
+    )
