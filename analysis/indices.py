@@ -420,7 +420,9 @@ def sipas_index(
         Code of a non-substantive answer.
     domain_df : bool
         Degrees of freedom per cell = first-stage PSUs holding the cell minus the strata
-        holding them (the peer library ``svy``); otherwise the design df (R).
+        holding them (the peer library ``svy``, and R's ``degf()`` of a subset design, hence
+        ``svyciprop`` on a subset); otherwise the design df (R ``svyby``). Either way cells get
+        at least 1.
     empty : {"raise", "nan"}
         An item with no substantive answer in a domain raises ValueError, or gives NaN for
         the item and every pillar/overall index that uses it.
