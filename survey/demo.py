@@ -91,6 +91,8 @@ class DemoInfo:
     api_key: str | None = None
     admin_login: tuple[str, str] | None = None
     statistician_login: tuple[str, str] | None = None
+    #: what the index runs of the demo period are (printed after the counts)
+    index_lines: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         b = self.base_url
@@ -103,6 +105,7 @@ class DemoInfo:
             )
         else:
             out.append("The database already has data: nothing was seeded.")
+        out.extend(self.index_lines)
         out.append(f"  Home page            {b}/")
         if self.slip_token:
             out.append(f"  Receipt slip (QR)    {b}/slip/{self.slip_token}")
@@ -301,7 +304,13 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, object]:
     for i in range(0, len(rows), 1000):
         await session.execute(insert(Response), rows[i : i + 1000])
     await session.commit()
-    return {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+    result = {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+
+    # ---- indices: a sampling campaign with answers and dispositions, a published sample run, a self-selected run
+    from survey.indices.demo_seed import seed_indices
+
+    result["indices"] = await seed_indices(session, settings, {code: q for code, (_u, _v, q) in unit_info.items()})
+    return result
 
 
 def _row(sub, submitted_at: datetime, check, settings: Settings) -> dict:
@@ -366,6 +375,12 @@ async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInf
                 info.api_key = result["api_key"]  # type: ignore[assignment]
                 info.admin_login = (DEMO_ADMIN, DEMO_PASSWORD)
                 info.statistician_login = (DEMO_STATISTICIAN, DEMO_PASSWORD)
+                ix = result.get("indices") or {}
+                if ix:
+                    info.index_lines = [
+                        f"  Index runs: #{ix['sample_run']} from sampling campaign #{ix['campaign_id']} ({ix['campaign_respondents']} respondents, published), "
+                        f"#{ix['self_selected_run']} from QR/kiosk answers (không phải mẫu xác suất); see: hailong indices show {ix['sample_run']}",
+                    ]
             else:
                 names = set(await session.scalars(select(User.username).where(User.username.in_([DEMO_ADMIN, DEMO_STATISTICIAN]))))
                 demo = await session.scalar(select(Unit.id).where(Unit.code == PROVINCE[0])) is not None
