@@ -323,3 +323,39 @@ async def frame_from_csv_rows(session: AsyncSession, rows: Sequence[Any]) -> Fra
 def _chunks(values: Sequence[Any], size: int = 500):
     for i in range(0, len(values), size):
         yield list(values[i : i + size])
+
+
+# --------------------------------------------------------------------------- change between two stored periods
+
+
+def change_between(before: Any, after: Any, level: float = 0.95) -> dict[str, Any] | None:
+    """The change ``after - before`` of two stored cells of independent samples (two periods), with its interval.
+
+    Uses ``analysis.difference_independent`` (CONTRACT.md section 1) when present; otherwise the same
+    contrast built here as an ``analysis.Estimate`` (se = sqrt(se1² + se2²), df = the smaller df).
+    Returns {"estimate", "low", "high", "significant", "p_value"}, or None when a standard error is missing.
+    """
+    import math
+
+    import analysis as an
+    from scipy import stats as st
+
+    if before is None or after is None or before.se is None or after.se is None or before.estimate is None or after.estimate is None:
+        return None
+    df1 = int(before.df) if before.df else None
+    df2 = int(after.df) if after.df else None
+    fn = getattr(an, "difference_independent", None)
+    if fn is not None:
+        est = fn(after.estimate, after.se, before.estimate, before.se, df2, df1)
+    else:
+        dfs = [d for d in (df1, df2) if d]
+        est = an.Estimate(estimate=after.estimate - before.estimate, se=math.hypot(after.se, before.se), df=min(dfs) if dfs else 10**9)
+    d, se = float(est.estimate), float(est.se)
+    low, high = (float(x) for x in est.confint(level))
+    df = est.df if est.df and est.df < 10**8 else None
+    if se > 0:
+        z = abs(d) / se
+        p = float(2 * (st.t.sf(z, df) if df else st.norm.sf(z)))
+    else:
+        p = None
+    return {"estimate": d, "low": low, "high": high, "significant": bool(low > 0 or high < 0), "p_value": p}
