@@ -11,12 +11,14 @@ One design object (:class:`Design`) -> estimator influence values -> one varianc
 
 from .by import by
 from .calibration import calibrate, poststratify, rake, trim_weights
+from .contrasts import contrast, difference_independent
 from .design import Design
 from .diagnostics import WeightDiagnostics, effective_sample_size, kish_deff, weight_diagnostics
 from .estimators import mean, ratio, total, variance
+from .indices import GroupCodes, expectation_shares, mean_scores, sipas_index
 from .proportions import proportion
 from .quantiles import quantile
-from .results import ByTable, Estimate, ProportionEstimate, QuantileEstimate
+from .results import ByTable, ContrastEstimate, Estimate, IndexTable, ProportionEstimate, QuantileEstimate
 
 __all__ = [
     "Design",
@@ -39,4 +41,12 @@ __all__ = [
     "weight_diagnostics",
     "kish_deff",
     "effective_sample_size",
+    "IndexTable",
+    "ContrastEstimate",
+    "GroupCodes",
+    "sipas_index",
+    "mean_scores",
+    "expectation_shares",
+    "contrast",
+    "difference_independent",
 ]
