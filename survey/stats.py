@@ -641,8 +641,9 @@ def change_between(before: Any, after: Any, level: float = 0.95) -> dict[str, An
     """
     import math
 
-    import analysis as an
     from scipy import stats as st
+
+    import analysis as an
 
     if before is None or after is None or before.se is None or after.se is None or before.estimate is None or after.estimate is None:
         return None

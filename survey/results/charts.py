@@ -23,7 +23,7 @@ def share_axis(lows: Iterable[float | None], floor: float = 0.5) -> tuple[float,
     values = [v for v in lows if v is not None]
     start = min([floor, *[math.floor(v * 10) / 10 for v in values]]) if values else floor
     start = max(0.0, start)
-    step = 0.1 if 1.0 - start <= 0.5 else 0.25
+    step = 0.1 if 1.0 - start <= 0.3 else 0.25
     ticks, t = [], 1.0
     while t >= start - 1e-9:
         ticks.append(round(t, 4))

@@ -90,7 +90,7 @@ class RunIndex:
 
 
 def header(run: Any) -> RunHeader:
-    params = run.parameters or {}
+    params = getattr(run, "parameters", None) or {}
     published = getattr(run, "published_at", None)
     return RunHeader(
         id=run.id,
@@ -222,8 +222,8 @@ def sample_view(run: Any) -> SampleView:
         n_eff=_num(w.get("n_eff")), deff=_num(w.get("deff")), w_min=_num(w.get("w_min")), w_max=_num(w.get("w_max")), w_ratio=_num(w.get("w_ratio")),
         exclusions={str(k): int(v) for k, v in (s.get("exclusions") or {}).items() if _num(v) is not None},
         composition=comp,
-        fieldwork_start=fieldwork.get("start") or s.get("fieldwork_start"),
-        fieldwork_end=fieldwork.get("end") or s.get("fieldwork_end"),
+        fieldwork_start=fieldwork.get("first_day") or fieldwork.get("start"),
+        fieldwork_end=fieldwork.get("last_day") or fieldwork.get("end"),
     )
 
 

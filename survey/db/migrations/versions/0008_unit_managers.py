@@ -4,7 +4,7 @@ A unit manager sees the results of their unit and of the units below it, nothing
 database refuses a unit manager without a unit.
 
 Revision ID: 0008_unit_managers
-Revises: 0004_indexes
+Revises: 0005_indices
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_unit_managers"
-down_revision = "0004_indexes"
+down_revision = "0005_indices"  # 0004_indexes before merging wip/indices; the lead re-chains
 branch_labels = None
 depends_on = None
 
