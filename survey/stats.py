@@ -635,32 +635,14 @@ async def load_units(session: AsyncSession) -> list[tuple[int, str, str, str, in
 def change_between(before: Any, after: Any, level: float = 0.95) -> dict[str, Any] | None:
     """The change ``after - before`` of two stored cells of independent samples (two periods), with its interval.
 
-    Uses ``analysis.difference_independent`` (CONTRACT.md section 1) when present; otherwise the same
-    contrast built here as an ``analysis.Estimate`` (se = sqrt(se1² + se2²), df = the smaller df).
-    Returns {"estimate", "low", "high", "significant", "p_value"}, or None when a standard error is missing.
+    ``analysis.difference_independent`` (se = sqrt(se1² + se2²), Welch-Satterthwaite df when both df are known).
+    Returns {"estimate", "low", "high", "significant", "p_value"}, or None when an estimate or standard error is missing.
     """
-    import math
-
-    from scipy import stats as st
-
     import analysis as an
 
     if before is None or after is None or before.se is None or after.se is None or before.estimate is None or after.estimate is None:
         return None
-    df1 = int(before.df) if before.df else None
-    df2 = int(after.df) if after.df else None
-    fn = getattr(an, "difference_independent", None)
-    if fn is not None:
-        est = fn(after.estimate, after.se, before.estimate, before.se, df2, df1)
-    else:
-        dfs = [d for d in (df1, df2) if d]
-        est = an.Estimate(estimate=after.estimate - before.estimate, se=math.hypot(after.se, before.se), df=min(dfs) if dfs else 10**9)
-    d, se = float(est.estimate), float(est.se)
+    est = an.difference_independent(after.estimate, after.se, before.estimate, before.se, after.df or None, before.df or None)
     low, high = (float(x) for x in est.confint(level))
-    df = est.df if est.df and est.df < 10**8 else None
-    if se > 0:
-        z = abs(d) / se
-        p = float(2 * (st.t.sf(z, df) if df else st.norm.sf(z)))
-    else:
-        p = None
-    return {"estimate": d, "low": low, "high": high, "significant": bool(low > 0 or high < 0), "p_value": p}
+    p = getattr(est, "p_value", None)
+    return {"estimate": float(est.estimate), "low": low, "high": high, "significant": bool(low > 0 or high < 0), "p_value": None if p is None else float(p)}

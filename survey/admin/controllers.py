@@ -104,6 +104,8 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession], set
         return admin_page(request, "admin/login.html", {"next": nxt, "errors": errors, "username": username}, status_code=400)
     request.clear_session()  # a fresh session at every sign-in
     request.set_session({"user_id": signed_in.user_id, "username": signed_in.username, "role": signed_in.role})
+    if signed_in.role == "unit_manager" and nxt == "/admin":
+        nxt = "/admin/ket-qua"  # a unit manager's only pages: their unit's results
     return Redirect(nxt, status_code=303)
 
 
