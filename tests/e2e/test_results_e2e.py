@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import run_db
@@ -65,7 +67,7 @@ def test_each_role_sees_its_pages_and_is_refused_the_others(results_server, brow
     no_sideways_scroll(pg, 390)
     with pg.expect_download() as dl:
         pg.locator("a[href='/cong-khai/csv/xep-hang-department.csv']").click()
-    assert "D01" in open(dl.value.path(), encoding="utf-8-sig").read()
+    assert "D01" in Path(dl.value.path()).read_text(encoding="utf-8-sig")
     pg.set_viewport_size({"width": 1366, "height": 900})
     assert pg.goto(f"{base}/cong-khai/bao-cao/{run}").status == 200
     check(pg, "report (HTML)")
