@@ -248,3 +248,22 @@ async def unit_page(session: AsyncSession, settings: Settings, code: str, *, run
         "min_n": threshold,
         "csv": {"pillars": f"{base}/tru-cot.csv", "items": f"{base}/tieu-chi.csv", "expectations": f"{base}/mong-doi.csv"},
     }
+
+
+async def demo_links(session: AsyncSession, base: str, unit_code: str, manager_login: tuple[str, str] | None) -> list[str]:
+    """The lines ``make run`` prints for the results: dashboard, a unit page, the public page, the report PDF."""
+    from survey.db.models import User
+
+    out = [f"  Results dashboard    {base}/admin/ket-qua   (admin, statistician)"]
+    if await session.scalar(select(Unit.id).where(Unit.code == unit_code)) is not None:
+        out.append(f"  Unit page            {base}/admin/ket-qua/don-vi/{unit_code}")
+    if manager_login and await session.scalar(select(User.id).where(User.username == manager_login[0])) is not None:
+        out.append(f"    unit manager: {manager_login[0]} / {manager_login[1]}   (sees only that unit)")
+    out.append(f"  Public results       {base}/cong-khai   (no sign-in)")
+    runs = [r for r in await list_runs(session, published_only=True)]
+    published = choose([r for r in runs if r.source == "sample"] or runs, None)
+    if published is not None:
+        out.append(f"  Report (PDF)         {base}/cong-khai/bao-cao/{published.id}.pdf")
+    else:
+        out.append("  Report (PDF)         (appears once an index run is published: Admin → index runs)")
+    return out
