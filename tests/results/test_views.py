@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from types import SimpleNamespace
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from survey import i18n
@@ -78,3 +80,15 @@ def test_change_between_two_periods_matches_a_hand_computation():
     same = change_between(before, SimpleNamespace(estimate=0.81, se=0.02, df=100.0))
     assert same["significant"] is False and same["low"] < 0 < same["high"]
     assert change_between(before, SimpleNamespace(estimate=None, se=None, df=None)) is None
+
+
+@given(st.floats(min_value=-1e7, max_value=1e7, allow_nan=False), st.integers(0, 3), st.sampled_from(["vi", "en"]))
+@settings(max_examples=300, deadline=None)
+def test_fast_formatting_is_babels(value, digits, lang):
+    from survey.results.present import fast_number, helpers
+
+    assert fast_number(value, lang, digits) == i18n.fmt_number(value, lang, digits)
+    h = helpers(lang)
+    share = value / 1e7
+    assert h["fmt_percent"](share, digits) == i18n.fmt_percent(share, lang, digits)
+    assert h["fmt_margin"](abs(share), digits) == i18n.fmt_margin(abs(share), lang, digits)
