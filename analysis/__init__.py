@@ -16,9 +16,11 @@ from .design import Design
 from .diagnostics import WeightDiagnostics, effective_sample_size, kish_deff, weight_diagnostics
 from .estimators import mean, ratio, total, variance
 from .indices import GroupCodes, expectation_shares, mean_scores, sipas_index
+from .nonresponse import nonresponse_adjust, rake_trim, response_groups
 from .proportions import proportion
 from .quantiles import quantile
 from .results import ByTable, ContrastEstimate, Estimate, IndexTable, ProportionEstimate, QuantileEstimate
+from .small_area import FayHerriotResult, fay_herriot
 
 __all__ = [
     "Design",
@@ -49,4 +51,9 @@ __all__ = [
     "expectation_shares",
     "contrast",
     "difference_independent",
+    "nonresponse_adjust",
+    "response_groups",
+    "rake_trim",
+    "fay_herriot",
+    "FayHerriotResult",
 ]

@@ -244,22 +244,44 @@ def _ratio_table(
 
 
 def _replicate_cov(Y, S, design: Design, codes, G, theta) -> np.ndarray:
-    """(G, k, k) replicate covariance of the item ratios."""
+    """(G, k, k) replicate covariance of the item ratios (replicates in chunks)."""
     rep = design.replicates
-    W = rep.weights
-    R, k = W.shape[1], S.shape[1]
-    reps = np.empty((R, G, k))
-    onehot = sparse.csr_matrix((np.ones(design.n), (codes, np.arange(design.n))), shape=(G, design.n))
-    for j in range(k):
-        num = onehot @ (W * Y[:, j : j + 1])
-        den = onehot @ (W * S[:, j : j + 1])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reps[:, :, j] = (num / den).T
-    if not np.isfinite(reps).all():
-        raise ValueError("groups: a group has zero weight in some replicate; its replicate SE is undefined")
-    centre = theta[None] if rep.mse else reps.mean(axis=0, keepdims=True)
-    dev = reps - centre
-    return rep.scale * np.einsum("r,rgk,rgl->gkl", rep.rscales, dev, dev)
+    w = design.weights
+    k = S.shape[1]
+    R = rep.structure.n_replicates if rep.weights is None else rep.weights.shape[1]
+    if rep.weights is not None:
+        onehot = sparse.csr_matrix((np.ones(design.n), (codes, np.arange(design.n))), shape=(G, design.n))
+    cov = np.zeros((G, k, k))
+    reps_all = []
+    chunk = max(1, 20_000_000 // max(1, G * k))
+    for start in range(0, R, chunk):
+        sl = slice(start, min(R, start + chunk))
+        m = sl.stop - sl.start
+        reps = np.empty((m, G, k))
+        for j in range(k):
+            if rep.weights is None:
+                num = rep.structure.group_totals(w * Y[:, j], codes, G, sl)
+                den = rep.structure.group_totals(w * S[:, j], codes, G, sl)
+            else:
+                Wc = rep.weights[:, sl]
+                num = (onehot @ (Wc * Y[:, j : j + 1])).T
+                den = (onehot @ (Wc * S[:, j : j + 1])).T
+            with np.errstate(divide="ignore", invalid="ignore"):
+                reps[:, :, j] = num / den
+        if not np.isfinite(reps).all():
+            raise ValueError(
+                "groups: a group has zero weight in some replicate; its replicate SE is undefined"
+            )
+        if rep.mse:
+            dev = reps - theta[None]
+            cov += np.einsum("r,rgk,rgl->gkl", rep.rscales[sl], dev, dev)
+        else:
+            reps_all.append(reps)
+    if not rep.mse:
+        reps = np.concatenate(reps_all, axis=0)
+        dev = reps - reps.mean(axis=0, keepdims=True)
+        cov = np.einsum("r,rgk,rgl->gkl", rep.rscales, dev, dev)
+    return rep.scale * cov
 
 
 def _present_from(S: np.ndarray, C: np.ndarray) -> np.ndarray:

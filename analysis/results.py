@@ -206,6 +206,7 @@ class QuantileEstimate(Estimate):
             dist,
             self.qrule,
             self.interval_type,
+            self.p,
         )
         return lo, hi
 
@@ -319,8 +320,9 @@ class IndexTable:
         ``"item"``, ``"pillar"``, ``"sipas"``, ``"mean"`` or ``"expectation"`` per measure.
     estimate, se, deff, n_eff : ndarray (G, K)
         Estimate, linearised (or replicate) standard error, design effect (against SRS with
-        replacement) and effective sample size: ``p(1-p)/se^2`` for shares, ``n/deff`` for
-        mean scores, capped at ``n`` and equal to ``n`` when not defined (p = 0 or 1, se = 0).
+        replacement) and effective sample size: ``p(1-p)/se^2`` for shares (capped at ``n`` for
+        items and expectation shares, as NCHS), ``n/deff`` for mean scores, and ``n`` when not
+        defined (p = 0 or 1, se = 0).
     n : ndarray of int (G, K)
         Respondents with a substantive answer in the cell (positive weight).
     df : ndarray of int (G, K)
@@ -342,13 +344,15 @@ class IndexTable:
 
     def __post_init__(self) -> None:
         share = np.array([k in _SHARE_KINDS for k in self.kinds], dtype=bool)[None, :]
+        binary = np.array([k in ("item", "expectation") for k in self.kinds], dtype=bool)[None, :]
         n = self.n.astype(float)
         p, se = self.estimate, self.se
         with np.errstate(divide="ignore", invalid="ignore"):
             ne_share = p * (1.0 - p) / (se * se)
             ne_mean = n / self.deff
             ne = np.where(share, ne_share, ne_mean)
-            ne = np.where(np.isfinite(ne) & (ne > 0), np.minimum(ne, n), n)
+            # capped at n for a binary share (NCHS); a pillar / SIPAS averages several answers
+            ne = np.where(np.isfinite(ne) & (ne > 0), np.where(binary, np.minimum(ne, n), ne), n)
         ne = np.where(np.isnan(p), np.nan, ne)
         object.__setattr__(self, "n_eff", ne)
         for name in ("estimate", "se", "deff", "n", "df", "cov", "n_eff"):
@@ -399,7 +403,8 @@ class IndexTable:
 
         * ``logit``: ``expit(logit p -/+ t se / (p(1-p)))`` (R ``svyciprop(method="logit")``).
         * ``beta`` (Korn-Graubard): Clopper-Pearson with the degrees-of-freedom adjusted
-          effective sample size ``n* = n_eff (t_{n-1} / t_df)^2`` (NCHS standard).
+          effective sample size ``n* = n_eff (t_{n-1} / t_df)^2`` (NCHS standard; capped at
+          ``n`` for items and expectation shares).
         * ``wilson``: the Wilson score interval with ``n_eff``.
         * ``wald``: ``p -/+ t se`` clipped to [0, 1].
 
@@ -427,7 +432,9 @@ class IndexTable:
             pq = p * (1.0 - p)
             ne = self.n_eff
             tn = np.where(n > 1, stats.t.ppf(1 - alpha / 2, np.maximum(n - 1.0, 1.0)), crit)
-            ne_df = np.minimum(ne * (tn / crit) ** 2, np.where(n > 0, n, 1.0))
+            ne_df = ne * (tn / crit) ** 2
+            binary = np.array([k in ("item", "expectation") for k in self.kinds], dtype=bool)[None, :]
+            ne_df = np.where(binary, np.minimum(ne_df, np.where(n > 0, n, 1.0)), ne_df)
             ne_df = np.where(np.isfinite(ne_df) & (ne_df > 0), ne_df, np.maximum(n, 1.0))
             kg_lo, kg_hi = korn_graubard(np.clip(p, 0.0, 1.0), ne_df, level)
             if method == "logit":

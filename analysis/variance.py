@@ -96,6 +96,46 @@ class Influence:
         return len(self.terms) == 1 and self.terms[0].coef is None and self.terms[0].codes is not None
 
 
+RAKE_ROUNDS = 10  # R svyrecvar: projections on the raking margins are iterated 10 times
+
+
+def _safe_inverse(x: np.ndarray) -> np.ndarray:
+    return np.divide(1.0, x, out=np.zeros_like(x, dtype=float), where=x > 0)
+
+
+def _rake_coefficients(u: list, cross: list, counts: list) -> list:
+    """Cell coefficients ``B_m`` of R's iterated raking projections.
+
+    ``u[m]`` (L_m, c) are the cell sums of ``x / w_m`` of the influence before the
+    projections, ``cross[m][j] = M_m' diag(w_j / w_m) M_j`` and ``counts[m]`` the number of rows
+    in each cell of margin m. Round r, margin m: ``x <- x - w_m M_m b`` with
+    ``b = (cell sums of x / w_m) / counts`` (R ``x - psw * ave(x / psw, margin)``).
+    """
+    B = [np.zeros_like(um) for um in u]
+    inv = [_safe_inverse(c.astype(float))[:, None] for c in counts]
+    for _ in range(RAKE_ROUNDS):
+        for m in range(len(u)):
+            cur = u[m] - sum(cross[m][j] @ B[j] for j in range(len(u)))
+            B[m] = B[m] + cur * inv[m]
+    return B
+
+
+def _rake_cross(rec: CalibrationRecord) -> tuple[list, list, list]:
+    if rec.rake_tables is not None:
+        return rec.rake_tables
+    psw = rec.rake_weights
+    inv = [_safe_inverse(w) for w in psw]
+    cross = [
+        [_block_cross([bm], [bj], psw[j] * inv[m]) for j, bj in enumerate(rec.blocks)]
+        for m, bm in enumerate(rec.blocks)
+    ]
+    counts = [
+        np.bincount(b[1], weights=(w > 0).astype(float), minlength=b[2])
+        for b, w in zip(rec.blocks, psw, strict=True)
+    ]
+    return inv, cross, counts
+
+
 def calibration_adjusted(design: Design, infl: Influence) -> Influence:
     """Replace influence values by g-weighted WLS residuals on each calibration's variables.
 
@@ -104,10 +144,19 @@ def calibration_adjusted(design: Design, infl: Influence) -> Influence:
     For a calibration with variables ``M``, regression weights ``a`` (original weight /
     sigma^2) and calibrated weights ``w_c``: ``z = x / w_c``,
     ``b = (M' A M)^+ M' A z`` and ``x <- w_c (z - M b)`` (R ``svyrecvar``, ``greg_calibration``).
+    A raking record (R ``rake()``) instead applies ``x <- x - w_m ave(x / w_m | margin m)``
+    for every margin m, ten rounds (R ``svyrecvar``, class ``"raking"``).
     """
     terms = list(infl.terms)
     for rec in design.calibrations:
         cur = Influence(infl.k, tuple(terms))
+        if rec.rake_weights is not None:
+            inv, cross, counts = _rake_cross(rec)
+            u = [cur.block_moments(b, inv_m) for b, inv_m in zip(rec.blocks, inv, strict=True)]
+            B = _rake_coefficients(u, cross, counts)
+            for b, w_m, B_m in zip(rec.blocks, rec.rake_weights, B, strict=True):
+                terms.append(Term(-w_m, b[1], b[2], B_m))
+            continue
         ratio = np.divide(rec.a, rec.w_cal, out=np.zeros_like(rec.a), where=rec.w_cal > 0)
         mom = np.concatenate([cur.block_moments(b, ratio) for b in rec.blocks], axis=0)
         coef = rec.a_pinv @ mom
@@ -151,6 +200,13 @@ def _stage_variance_dense(T: np.ndarray, st: Stage, lonely: str) -> np.ndarray:
 
 
 def _rowsum_into(out: np.ndarray, idx: np.ndarray, T: np.ndarray) -> None:
+    if out.shape[0] == 1:
+        out[0] = T.sum(axis=0)
+        return
+    if T.shape[1] <= 64:  # a bincount per column: no sort
+        for j in range(T.shape[1]):
+            out[:, j] = np.bincount(idx, weights=T[:, j], minlength=out.shape[0])
+        return
     order = np.argsort(idx, kind="stable")
     sidx = idx[order]
     starts = np.flatnonzero(np.r_[True, sidx[1:] != sidx[:-1]])
@@ -229,6 +285,7 @@ __all__ += ["calibration_adjusted", "CalibrationRecord"]
 # Grouped statistics with a K x K covariance per group (index tables, by() on calibrated designs)
 # ----------------------------------------------------------------------------------------------
 _GROUPED_DENSE_CELLS = 4_000_000  # units x groups x statistics before the sparse (cell) form
+_ROW_CELLS_MIN = 5_000_000  # unclustered designs: rows sorted by group instead of coding (unit, group)
 
 
 def compact_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -253,14 +310,16 @@ def _column_sums(codes: np.ndarray, m: int, V: np.ndarray) -> np.ndarray:
     return out
 
 
-def _block_cross(blocks1, blocks2, a: np.ndarray) -> np.ndarray:
-    """``M1' diag(a) M2`` for two sets of calibration blocks."""
+def _block_cross(blocks1, blocks2, a) -> np.ndarray:
+    """``M1' diag(a) M2`` for two sets of calibration blocks (``a``: one array, or one per block of M2)."""
+    a_list = list(a) if isinstance(a, (list, tuple)) else [a] * len(blocks2)
     s1 = [b[2] if b[0] == "codes" else 1 for b in blocks1]
     s2 = [b[2] if b[0] == "codes" else 1 for b in blocks2]
     out = np.zeros((sum(s1), sum(s2)))
     st1, st2 = np.cumsum([0] + s1), np.cumsum([0] + s2)
     for i, bi in enumerate(blocks1):
         for j, bj in enumerate(blocks2):
+            a = a_list[j]
             if bi[0] == "codes" and bj[0] == "codes":
                 key = bi[1].astype(np.int64) * bj[2] + bj[1]
                 tab = np.bincount(key, weights=a, minlength=bi[2] * bj[2]).reshape(bi[2], bj[2])
@@ -291,32 +350,49 @@ def _calibration_terms(design: Design, V: np.ndarray, codes: np.ndarray, G: int)
     """Coefficients of the calibration residual terms, oldest calibration first.
 
     The adjusted influence of statistic (g, j) at row i is
-    ``V_ij 1{g_i=g} - sum_r w_cal_r,i m_r,i' B_r[:, g, j]`` (R ``svyrecvar`` applied to each
-    calibration in turn). Returns a list of ``(record, B_r)`` with ``B_r`` of shape (p_r, G, k).
+    ``V_ij 1{g_i=g} - sum_r sum_b cw_rb,i m_rb,i' B_rb[:, g, j]`` with ``cw`` the record's column
+    weights (``w_cal``, or the margin weights of a raking record). Returns a list of
+    ``(record, B_r)`` with ``B_r`` of shape (p_r, G, k).
     """
     k = V.shape[1]
     out: list[tuple[CalibrationRecord, np.ndarray]] = []
-    for rec in design.calibrations:
-        ratio = np.divide(rec.a, rec.w_cal, out=np.zeros_like(rec.a), where=rec.w_cal > 0)
-        mom = _grouped_moments(rec.blocks, ratio, V, codes, G).reshape(-1, G * k)
+
+    def previous(blocks, a_row):
+        total = 0.0
         for prev, Bp in out:
-            cross = _block_cross(rec.blocks, prev.blocks, ratio * prev.w_cal)
-            mom = mom - cross @ Bp.reshape(-1, G * k)
+            cw = [a_row * w for w in prev.column_weights()]
+            total = total + _block_cross(blocks, prev.blocks, cw) @ Bp.reshape(-1, G * k)
+        return total
+
+    for rec in design.calibrations:
+        if rec.rake_weights is not None:
+            inv, cross, counts = _rake_cross(rec)
+            u = [
+                _grouped_moments([b], inv_m, V, codes, G).reshape(-1, G * k) - previous([b], inv_m)
+                for b, inv_m in zip(rec.blocks, inv, strict=True)
+            ]
+            B = np.concatenate(_rake_coefficients(u, cross, counts), axis=0)
+            out.append((rec, B.reshape(-1, G, k)))
+            continue
+        ratio = np.divide(rec.a, rec.w_cal, out=np.zeros_like(rec.a), where=rec.w_cal > 0)
+        mom = _grouped_moments(rec.blocks, ratio, V, codes, G).reshape(-1, G * k) - previous(
+            rec.blocks, ratio
+        )
         out.append((rec, (rec.a_pinv @ mom).reshape(-1, G, k)))
     return out
 
 
 def _correction_unit_totals(terms, st: Stage) -> np.ndarray:
-    """(U, q) unit totals of the calibration columns ``w_cal * m`` of every record."""
+    """(U, q) unit totals of the calibration columns ``cw * m`` of every record."""
     U = st.n_units
     cols = []
     for rec, _ in terms:
-        for b in rec.blocks:
+        for b, cw in zip(rec.blocks, rec.column_weights(), strict=True):
             if b[0] == "codes":
                 key = st.codes.astype(np.int64) * b[2] + b[1]
-                cols.append(np.bincount(key, weights=rec.w_cal, minlength=U * b[2]).reshape(U, b[2]))
+                cols.append(np.bincount(key, weights=cw, minlength=U * b[2]).reshape(U, b[2]))
             else:
-                cols.append(np.bincount(st.codes, weights=rec.w_cal * b[1], minlength=U)[:, None])
+                cols.append(np.bincount(st.codes, weights=cw * b[1], minlength=U)[:, None])
     return np.concatenate(cols, axis=1)
 
 
@@ -352,7 +428,16 @@ def _stage_grouped_sparse(st, V, codes, G, terms, lonely) -> np.ndarray:
             "lonely_psu='adjust' is not supported for this many groups; use 'remove' or 'average'"
         )
     U, H, k = st.n_units, st.n_strata, V.shape[1]
-    cell_of_row, cell_keys = compact_codes(codes.astype(np.int64) * U + st.codes, G * U)
+    n = codes.shape[0]
+    if n == U and _ROW_CELLS_MIN < G * U and np.array_equal(st.codes, np.arange(n)):
+        # every row is its own unit: the cells are the rows, ordered by group (stable radix sort)
+        small = codes.astype(np.int16 if G < 2**15 else np.int32)
+        order = np.argsort(small, kind="stable")
+        cell_of_row = np.empty(n, dtype=np.intp)
+        cell_of_row[order] = np.arange(n, dtype=np.intp)
+        cell_keys = codes[order].astype(np.int64) * U + order
+    else:
+        cell_of_row, cell_keys = compact_codes(codes.astype(np.int64) * U + st.codes, G * U)
     m = cell_keys.shape[0]
     cg, cu = cell_keys // U, cell_keys % U
     ch = st.stratum[cu]

@@ -308,7 +308,13 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, object]:
     for i in range(0, len(rows), 1000):
         await session.execute(insert(Response), rows[i : i + 1000])
     await session.commit()
-    return {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+    result = {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+
+    # ---- indices: a sampling campaign with answers and dispositions, a published sample run, a self-selected run
+    from survey.indices.demo_seed import seed_indices
+
+    result["indices"] = await seed_indices(session, settings, {code: q for code, (_u, _v, q) in unit_info.items()})
+    return result
 
 
 def _row(sub, submitted_at: datetime, check, settings: Settings) -> dict:

@@ -310,3 +310,71 @@ def test_answers_as_mapping_and_group_codes_reuse():
     assert np.all(
         t1.n[:, :5] == [[int(((A[:, j] > 0) & (data["stype"] == g)).sum()) for j in range(5)] for g in "EHM"]
     )
+
+
+# ------------------------------------------------------------------------------ scale
+def test_jackknife_structure_equals_the_dense_replicate_weights():
+    from analysis.design import JackknifeStructure
+
+    rng = np.random.default_rng(5)
+    n = 300
+    strata = np.arange(n) % 3
+    psu = strata * 10 + rng.integers(0, 5, n)
+    w = rng.uniform(1, 3, n)
+    for d in (an.Design(weights=w, strata=strata, psu=psu), an.Design(weights=w, psu=psu)):
+        j = d.jackknife()
+        js = j.replicates.structure
+        assert isinstance(js, JackknifeStructure) and j.replicates.weights is None
+        dense = js.dense(j.weights)
+        Y = rng.normal(size=(n, 3))
+        np.testing.assert_allclose(js.totals(j.weights, Y), dense.T @ Y, rtol=1e-12)
+        g = rng.integers(0, 4, n)
+        onehot = np.eye(4)[g]
+        np.testing.assert_allclose(js.group_totals(j.weights * Y[:, 0], g, 4), dense.T @ (onehot * Y[:, :1]))
+        # a domain: the structure follows the zeroed weights
+        sub = j.subset(g == 1)
+        np.testing.assert_allclose(js.totals(sub.weights, Y), (dense * (g == 1)[:, None]).T @ Y, rtol=1e-12)
+
+
+def test_jk1_with_one_replicate_per_respondent_never_builds_n_by_n():
+    """30,000 respondents: an n x n replicate matrix would need 7 GB."""
+    rng = np.random.default_rng(6)
+    n = 30_000
+    w = rng.gamma(4.0, 25.0, n)
+    y = rng.normal(size=n)
+    g = rng.integers(0, 10, n)
+    d = an.Design(weights=w)
+    j = d.jackknife()
+    assert j.replicates.weights is None
+    assert an.mean(y, j).se == pytest.approx(an.mean(y, d).se, rel=1e-3)
+    np.testing.assert_allclose(an.by(y, g, j).se, an.by(y, g, d).se, rtol=2e-3)
+    A = rng.integers(0, 6, (n, 4))
+    t_j = an.sipas_index(A, j, {"P": ["a", "b"], "Q": ["c", "d"]}, items=list("abcd"), groups=g)
+    t_d = an.sipas_index(A, d, {"P": ["a", "b"], "Q": ["c", "d"]}, items=list("abcd"), groups=g)
+    np.testing.assert_allclose(t_j.se, t_d.se, rtol=2e-3)
+    with pytest.raises(ValueError, match="too large to materialise"):
+        an.poststratify(j, g, dict(enumerate(np.bincount(g, weights=w))))
+
+
+def test_grouped_engine_sparse_equals_dense(monkeypatch):
+    """The cell-wise (sparse) path of grouped_covariance against the dense path, calibrated designs."""
+    import importlib
+
+    va = importlib.import_module("analysis.variance")
+    data, _ = designs()["stratified"]
+    c = load_csv("apiclus2")
+    two_stage = an.Design(psu=[c["dnum"], c["snum"]], fpc=[c["fpc1"], c["fpc2"]])
+    s_raked = an.rake(
+        an.Design(weights=data["pw"], strata=data["stype"]),
+        [(data["stype"], POP_TYPES), (data["sch.wide"], {"No": 1072, "Yes": 5122})],
+    )
+    s_chain = an.poststratify(s_raked, data["awards"], {"No": 2500, "Yes": 3694})
+    cases = [(data, s_raked), (data, s_chain), (c, two_stage), (data, an.Design(weights=data["pw"]))]
+    for a, d in cases:
+        A = answers(a)
+        dense = an.sipas_index(A, d, PILLARS, items=ITEMS, groups=a["stype"])
+        monkeypatch.setattr(va, "_GROUPED_DENSE_CELLS", 0)
+        monkeypatch.setattr(va, "_ROW_CELLS_MIN", 0)
+        sparse = an.sipas_index(A, d, PILLARS, items=ITEMS, groups=a["stype"])
+        monkeypatch.undo()
+        np.testing.assert_allclose(sparse.cov, dense.cov, rtol=1e-9, atol=1e-15)
