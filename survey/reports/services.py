@@ -59,7 +59,7 @@ def build(run: Any, other: Any | None, units: dict, *, lang: str, min_n: int) ->
         "three": views.three_figures(idx if run.source == "sample" else other_idx, other_idx if run.source == "sample" else idx),
         "leagues": leagues,
         "heat": views.heat_map(idx, units, columns),
-        "sample": views.sample_view(run),
+        "sample": views.sample_view(run, units),
         "annex_groups": annex_groups,
         "min_n": min_n,
     }

@@ -126,7 +126,7 @@ results_router = Router(
 async def public_home(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     lang = current_language(request)
     data = await public.page_data(db_session, settings, lang=lang)
-    resp = page(request, "public/cong_khai.html", {**formatters(lang), "data": data})
+    resp = page(request, "public/cong_khai.html", {**formatters(lang), "data": data, "open_data_url": "/cong-khai/du-lieu-mo.csv" if data else None})
     resp.headers.update({"Cache-Control": "public, max-age=60"})
     return resp
 
@@ -142,7 +142,16 @@ async def public_csv(request: Request, db_session: NamedDependency[AsyncSession]
     raise NotFoundException("Không có bảng số liệu này.")
 
 
-public_router = Router(path="/cong-khai", route_handlers=[public_home, public_csv], include_in_schema=False, tags=["public"])
+@get("/du-lieu-mo.csv", name="public:open-data", opt={"access": "public"})
+async def public_open_data(db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Response:
+    """The open-data CSV (``survey.indices.exports``) of the latest published run: every cell, suppressed ones empty."""
+    body, run_id = await public.open_data(db_session)
+    if body is None:
+        raise NotFoundException("Chưa có kết quả nào được công bố.")
+    return csv_response(body, f"du-lieu-mo-hai-long-{run_id}.csv", private=False)
+
+
+public_router = Router(path="/cong-khai", route_handlers=[public_home, public_csv, public_open_data], include_in_schema=False, tags=["public"])
 
 ROUTES: list = [results_router, public_router]
 

@@ -30,8 +30,23 @@ async def page_data(session: AsyncSession, settings: Settings, *, lang: str) -> 
         "pillars": views.measure_rows(idx, "province", "", "pillar", {c: lbl for c, lbl in views.pillar_columns(q, idx, lang)}),
         "leagues": views.league_tables(idx, units, csv_url=lambda g: f"/cong-khai/csv/xep-hang-{g}.csv"),
         "three": views.three_figures(idx if run.source == "sample" else other_idx, other_idx if run.source == "sample" else idx),
-        "sample": views.sample_view(run),
+        "sample": views.sample_view(run, units),
         "min_n": services.min_n(settings),
         "report_url": f"/cong-khai/bao-cao/{run.id}",
         "pdf_url": f"/cong-khai/bao-cao/{run.id}.pdf",
     }
+
+
+async def open_data(session: AsyncSession) -> tuple[bytes | None, int | None]:
+    """The open-data CSV of the latest published sample run (else the latest published run), or (None, None)."""
+    from survey.indices import exports
+    from survey.results import charts
+
+    runs = await services.list_runs(session, published_only=True)
+    summary = services.choose([r for r in runs if r.source == "sample"] or runs, None)
+    if summary is None:
+        return None, None
+    run = await services.read_run(session, summary)
+    rows = exports.open_data_rows(run)  # refuses a draft
+    columns = list(exports.OPEN_DATA_COLUMNS)
+    return charts.to_csv(columns, ([exports._csv_safe(r[c]) for c in columns] for r in rows)), run.id

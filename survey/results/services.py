@@ -160,7 +160,7 @@ async def dashboard(session: AsyncSession, settings: Settings, *, run_id: int | 
         "heat": views.heat_map(idx, units, views.pillar_columns(q, idx, lang), href=href, csv_url=f"{base}/ban-do-nhiet.csv", only=only),
         "trend": await _trend(session, runs, run, chosen, units, lang, csv_url=f"{base}/xu-huong.csv" + (f"?unit={chosen}" if chosen else "")),
         "three": views.three_figures(sample_idx, self_idx),
-        "sample": views.sample_view(run if run.source == "sample" or other is None else other),
+        "sample": views.sample_view(run if run.source == "sample" or other is None else other, units),
         "province": views.cell_view(idx.get("province", "", "sipas"), code="sipas"),
         "unit_choices": sorted(((c, units[c].name) for c in idx.unit_codes() if c in units and scope.allows(c)), key=lambda t: t[1]),
         "chosen_unit": chosen,

@@ -197,6 +197,14 @@ def three_figures(sample: RunIndex | None, self_selected: RunIndex | None, domai
     )
 
 
+def _composition_label(row: dict, units: Mapping[str, UnitRef]) -> str:
+    category = str(row.get("category", ""))
+    label = str(row.get("label") or category)
+    if row.get("variable") == "unit" and label == category and category in units:
+        return units[category].name
+    return label
+
+
 def _num(value: Any) -> float | None:
     try:
         return None if value is None else float(value)
@@ -204,15 +212,17 @@ def _num(value: Any) -> float | None:
         return None
 
 
-def sample_view(run: Any) -> SampleView:
+def sample_view(run: Any, units: Mapping[str, UnitRef] | None = None) -> SampleView:
+    """The sample behind a run (from its stored summary); unit codes in the composition get their names."""
     s = run.summary or {}
+    units = units or {}
     w = s.get("weighting") or {}
     fieldwork = s.get("fieldwork") or {}
     if not isinstance(fieldwork, dict):
         fieldwork = {}
-    rates = {k: float(v) for k, v in (s.get("response_rates") or {}).items() if _num(v) is not None}
+    rates = {k.upper(): float(v) for k, v in (s.get("response_rates") or {}).items() if _num(v) is not None}
     comp = [
-        CompositionRow(variable=str(r.get("variable", "")), category=str(r.get("category", "")), label=str(r.get("label") or r.get("category", "")),
+        CompositionRow(variable=str(r.get("variable", "")), category=str(r.get("category", "")), label=_composition_label(r, units),
                        sample_share=_num(r.get("sample_share")), frame_share=_num(r.get("frame_share")))
         for r in (s.get("composition") or []) if isinstance(r, dict)
     ]

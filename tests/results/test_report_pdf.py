@@ -96,3 +96,33 @@ async def test_pdf_unavailable_is_a_clear_503(client, db, monkeypatch):
     monkeypatch.setattr(pdf, "available", lambda: False)
     r = await client.get(f"/cong-khai/bao-cao/{arranged.runs['sample']}.pdf")
     assert r.status_code == 503 and "pango" in r.text
+
+
+#: the demo (make run): cover, method (2 pages: the composition table), province results, league tables (2), heat map, annex
+DEMO_PAGES = 8
+
+
+async def test_the_demo_report_pdf(client, db, settings, tmp_path: Path, pdf_tools):
+    from survey.demo import ensure_demo_async
+    from survey.results import services
+
+    info = await ensure_demo_async(settings, "127.0.0.1", 8000)
+    assert info.seeded
+    published = services.choose(await services.list_runs(db, published_only=True), None)
+    assert published is not None and published.source == "sample"  # make run seeds a published sample run
+    assert f"/cong-khai/bao-cao/{published.id}.pdf" in "\n".join(info.lines())
+    r = await client.get(f"/cong-khai/bao-cao/{published.id}.pdf")
+    assert r.status_code == 200
+    path = tmp_path / "demo.pdf"
+    path.write_bytes(r.content)
+    info_txt = subprocess.run([pdf_tools["pdfinfo"], str(path)], capture_output=True, text=True, check=True).stdout
+    assert int(re.search(r"Pages:\s+(\d+)", info_txt).group(1)) == DEMO_PAGES
+    subprocess.run([pdf_tools["pdftoppm"], "-r", "20", "-png", str(path), str(tmp_path / "d")], check=True)
+    assert len(list(tmp_path.glob("d-*.png"))) == DEMO_PAGES
+    # every unit's SIPAS in the league tables is the stored one
+    run = await services.read_run(db, published)
+    layout = subprocess.run([pdf_tools["pdftotext"], "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    league = "\f".join(t for t in layout.split("\f") if "Bảng xếp hạng" in t or "Thứ" in t)
+    for c in run.cells:
+        if c.domain == "unit" and c.measure == "sipas" and c.estimate is not None and c.ci_low is not None:
+            assert pct(c.estimate) in league, c.domain_label

@@ -161,12 +161,19 @@ async def test_public_page_shows_only_published_results(client, arranged):
     league = await client.get("/cong-khai/csv/xep-hang-commune_level.csv")
     assert league.status_code == 200 and "W01" in league.text
     assert 'href="/admin/ket-qua/don-vi/' not in r.text  # no links into the staff pages
+    opendata = await client.get("/cong-khai/du-lieu-mo.csv")
+    assert opendata.status_code == 200 and 'href="/cong-khai/du-lieu-mo.csv"' in r.text
+    rows = list(csv.DictReader(io.StringIO(opendata.content.decode("utf-8-sig"))))
+    assert {row["run_id"] for row in rows} == {str(run)}  # the published sample run only, never the draft
+    d01 = next(row for row in rows if row["domain_code"] == "D01" and row["measure"] == "sipas")
+    assert float(d01["estimate"]) == pytest.approx(0.91) and float(d01["ci_low"]) < 0.91 < float(d01["ci_high"])
 
 
 async def test_public_page_without_published_runs(client, db):
     r = await client.get("/cong-khai", headers=HTML)
     assert r.status_code == 200 and "Chưa có kết quả nào được công bố" in r.text
     assert (await client.get("/cong-khai/csv/xep-hang-department.csv")).status_code == 404
+    assert (await client.get("/cong-khai/du-lieu-mo.csv")).status_code == 404
 
 
 async def test_creating_a_unit_manager_needs_a_unit(db, arranged):
