@@ -733,3 +733,22 @@ async def load_receipt_counts(
 async def load_units(session: AsyncSession) -> list[tuple[int, str, str, str, int | None]]:
     """(id, code, name, kind, parent_id) of every unit, by code."""
     return [tuple(r) for r in (await session.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.parent_id).order_by(Unit.code))).all()]
+
+
+# --------------------------------------------------------------------------- change between two stored periods
+
+
+def change_between(before: Any, after: Any, level: float = 0.95) -> dict[str, Any] | None:
+    """The change ``after - before`` of two stored cells of independent samples (two periods), with its interval.
+
+    ``analysis.difference_independent`` (se = sqrt(se1² + se2²), Welch-Satterthwaite df when both df are known).
+    Returns {"estimate", "low", "high", "significant", "p_value"}, or None when an estimate or standard error is missing.
+    """
+    import analysis as an
+
+    if before is None or after is None or before.se is None or after.se is None or before.estimate is None or after.estimate is None:
+        return None
+    est = an.difference_independent(after.estimate, after.se, before.estimate, before.se, after.df or None, before.df or None)
+    low, high = (float(x) for x in est.confint(level))
+    p = getattr(est, "p_value", None)
+    return {"estimate": float(est.estimate), "low": low, "high": high, "significant": bool(low > 0 or high < 0), "p_value": None if p is None else float(p)}
