@@ -96,6 +96,8 @@ class DemoInfo:
     statistician_login: tuple[str, str] | None = None
     #: results pages to open (dashboard, a unit page, the public page, the report PDF), printed after the logins
     results_links: list[str] = field(default_factory=list)
+    #: what the index runs of the demo period are (printed after the counts)
+    index_lines: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         b = self.base_url
@@ -108,6 +110,7 @@ class DemoInfo:
             )
         else:
             out.append("The database already has data: nothing was seeded.")
+        out.extend(self.index_lines)
         out.append(f"  Home page            {b}/")
         if self.slip_token:
             out.append(f"  Receipt slip (QR)    {b}/slip/{self.slip_token}")
@@ -379,6 +382,12 @@ async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInf
                 info.api_key = result["api_key"]  # type: ignore[assignment]
                 info.admin_login = (DEMO_ADMIN, DEMO_PASSWORD)
                 info.statistician_login = (DEMO_STATISTICIAN, DEMO_PASSWORD)
+                ix = result.get("indices") or {}
+                if ix:
+                    info.index_lines = [
+                        f"  Index runs: #{ix['sample_run']} from sampling campaign #{ix['campaign_id']} ({ix['campaign_respondents']} respondents, published), "
+                        f"#{ix['self_selected_run']} from QR/kiosk answers (không phải mẫu xác suất); see: hailong indices show {ix['sample_run']}",
+                    ]
             else:
                 names = set(await session.scalars(select(User.username).where(User.username.in_([DEMO_ADMIN, DEMO_STATISTICIAN]))))
                 demo = await session.scalar(select(Unit.id).where(Unit.code == PROVINCE[0])) is not None

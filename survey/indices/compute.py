@@ -306,7 +306,7 @@ def apply_small_cells(cells: list[dict[str, Any]], min_n: int, covariates: dict[
             codes = sorted({c["measure_code"] for c in cells if c["domain"] == "unit" and c["measure"] == measure})
             for mcode in codes:
                 group = [c for c in cells if c["domain"] == "unit" and c["measure"] == measure and c["measure_code"] == mcode]
-                usable = [c for c in group if c["domain_code"] in covariates and c["estimate"] is not None and c["se"] and c["se"] > 0 and c["n"] >= 2]
+                usable = [c for c in group if c["domain_code"] in covariates and c["estimate"] is not None and c["se"] and c["se"] > 0 and c["n"] >= 3]
                 p = 1 + len(next(iter(covariates.values())))
                 if len(usable) < p + 3 or not any(c["n"] < min_n for c in usable):
                     continue

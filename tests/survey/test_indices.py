@@ -663,3 +663,28 @@ async def test_answers_are_extracted_by_the_database(db, settings):
     assert got.response_id_strings()[i_full] == rows[0]["id"] and got.unit_ids.tolist() == [u.id, u.id]
     assert str(got.day[i_k]) == (now - timedelta(days=1)).astimezone(TZ).date().isoformat()
     assert got.response_ids.tolist() == sorted(got.response_ids.tolist())
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+async def test_demo_seeds_a_campaign_a_published_sample_run_and_a_self_selected_run(settings, db):
+    from survey.demo import ensure_demo_async
+
+    info = await ensure_demo_async(settings, "127.0.0.1", 8123)
+    assert info.seeded and any("không phải mẫu xác suất" in line for line in info.lines())
+    campaign = (await db.scalars(select(SamplingCampaign))).one()
+    statuses = set(await db.scalars(select(CampaignMember.status).where(CampaignMember.campaign_id == campaign.id, CampaignMember.is_reserve.is_(False))))
+    assert {"I", "R", "NC"} <= statuses and "pending" not in statuses
+    runs = await services.list_runs(db)
+    sample = next(r for r in runs if r.source == "sample")
+    own = next(r for r in runs if r.source == "self_selected")
+    assert sample.status == own.status == "published" and sample.campaign_id == campaign.id and sample.sipas is not None
+    assert (sample.period_start, sample.period_end) == (own.period_start, own.period_end)
+    head = await services.headline_run(db, sample.period_start, sample.period_end)
+    assert head.id == sample.id and not head.is_self_selected
+    run = await services.get_run(db, sample.id)
+    assert run.summary["response_rates"]["rr1"] > 0.3 and "nonresponse_adjust" in run.summary["weighting"]["nonresponse"]
+    assert all(c.method in ("direct", "fay_herriot", "suppressed") for c in run.cells_for(domain="unit", measure="sipas"))
+    assert any(c.method == "fay_herriot" for c in run.cells_for(domain="unit", measure="sipas"))  # small units: small-area estimates
+    assert run.cells_for(domain="unit", measure="admin_766")
