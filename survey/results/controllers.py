@@ -68,16 +68,16 @@ async def unit_page(request: Request, db_session: NamedDependency[AsyncSession],
     return admin_page(request, "admin/results_unit.html", {**formatters(lang), "data": data})
 
 
-@get("/csv/{run_id:int}/{name:str}", name="results:csv", guards=[requires_role("statistician")], opt={"access": "statistician"})
-async def chart_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], run_id: FromPath[int], name: FromPath[str]) -> Response:
+@get("/csv/{run_id:int}/{file:str}", name="results:csv", guards=[requires_role("statistician")], opt={"access": "statistician"})
+async def chart_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], run_id: FromPath[int], file: FromPath[str]) -> Response:
     scope = await unit_scope(db_session, current_user(request))
     data = await services.dashboard(db_session, settings, run_id=run_id, unit_code=request.query_params.get("unit") or None, lang=current_language(request), scope=scope)
     if data is None:
         raise NotFoundException("Không có lần tính chỉ số này.")
-    body = _dashboard_csv(data, name)
+    body = _dashboard_csv(data, file)
     if body is None:
         raise NotFoundException("Không có bảng số liệu này.")
-    return csv_response(body, f"ket-qua-{run_id}-{name}", private=True)
+    return csv_response(body, f"ket-qua-{run_id}-{file}", private=True)
 
 
 def _dashboard_csv(data: dict[str, Any], name: str) -> bytes | None:
@@ -94,20 +94,20 @@ def _dashboard_csv(data: dict[str, Any], name: str) -> bytes | None:
 UNIT_CSV = {"tru-cot.csv": "pillars", "mong-doi.csv": "expectations"}
 
 
-@get("/csv/{run_id:int}/don-vi/{code:str}/{name:str}", name="results:unit-csv", guards=[requires_role("unit_manager")], opt={"access": ("statistician", "unit_manager")})
-async def unit_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], run_id: FromPath[int], code: FromPath[str], name: FromPath[str]) -> Response:
+@get("/csv/{run_id:int}/don-vi/{code:str}/{file:str}", name="results:unit-csv", guards=[requires_role("unit_manager")], opt={"access": ("statistician", "unit_manager")})
+async def unit_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], run_id: FromPath[int], code: FromPath[str], file: FromPath[str]) -> Response:
     scope = await unit_scope(db_session, current_user(request))
     data = await services.unit_page(db_session, settings, code, run_id=run_id, lang=current_language(request))
     if data is None or data.get("run") is None:
         raise NotFoundException("Không có đơn vị hoặc lần tính chỉ số này.")
     ensure_unit_visible(scope, code)
-    if name == "tieu-chi.csv":
+    if file == "tieu-chi.csv":
         rows = [r for group in data["items_by_pillar"] for r in group["rows"]]
-    elif name in UNIT_CSV:
-        rows = data[UNIT_CSV[name]]
+    elif file in UNIT_CSV:
+        rows = data[UNIT_CSV[file]]
     else:
         raise NotFoundException("Không có bảng số liệu này.")
-    return csv_response(charts.rows_csv(rows), f"ket-qua-{run_id}-{code}-{name}", private=True)
+    return csv_response(charts.rows_csv(rows), f"ket-qua-{run_id}-{code}-{file}", private=True)
 
 
 results_router = Router(
@@ -131,14 +131,14 @@ async def public_home(request: Request, db_session: NamedDependency[AsyncSession
     return resp
 
 
-@get("/csv/{name:str}", name="public:csv", opt={"access": "public"})
-async def public_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], name: FromPath[str]) -> Response:
+@get("/csv/{file:str}", name="public:csv", opt={"access": "public"})
+async def public_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], file: FromPath[str]) -> Response:
     data = await public.page_data(db_session, settings, lang=current_language(request))
     if data is None:
         raise NotFoundException("Chưa có kết quả nào được công bố.")
     for table in data["leagues"]:
-        if name == f"xep-hang-{table.group}.csv":
-            return csv_response(charts.league_csv(table), f"cong-khai-{data['run'].id}-{name}", private=False)
+        if file == f"xep-hang-{table.group}.csv":
+            return csv_response(charts.league_csv(table), f"cong-khai-{data['run'].id}-{file}", private=False)
     raise NotFoundException("Không có bảng số liệu này.")
 
 
