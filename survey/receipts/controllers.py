@@ -59,7 +59,7 @@ def _read(settings: Settings, r: services.RegisteredReceipt) -> ReceiptRead:
         channel=r.channel,
         counter=r.counter,
         token=r.token,
-        survey_url=r.survey_url,
+        survey_url=services.canonical_survey_url(settings, r.token),  # the upper-case form is for the QR only
         qr_svg_url=services.public_link(settings, f"/qr/{r.token}.svg"),
         qr_png_url=services.public_link(settings, f"/qr/{r.token}.png"),
         slip_url=services.public_link(settings, f"/slip/{r.token}"),

@@ -23,11 +23,17 @@ class ReceiptCreate(msgspec.Struct, forbid_unknown_fields=True):
     ]
     unit_code: Annotated[str, msgspec.Meta(max_length=32, description="Code of a registered unit", examples=["SNV"])]
     received_at: Annotated[
-        datetime, msgspec.Meta(description="When the dossier was received (ISO 8601; without offset = local time)")
+        datetime,
+        msgspec.Meta(
+            tz=True,
+            description="When the dossier was received: ISO 8601 with a UTC offset (2026-11-22T08:30:00+07:00); "
+            "a time without offset is refused (422). Not before 2020-01-01, not in the future, and on the day "
+            "the dossier code's YYMMDD names (local time, HAILONG_TIMEZONE).",
+        ),
     ]
     procedure_code: Annotated[str, msgspec.Meta(max_length=64, description="Code of a registered procedure")] | None = None
     appointment_date: Annotated[date, msgspec.Meta(description="Ngày hẹn trả kết quả (YYYY-MM-DD)")] | None = None
-    returned_at: datetime | None = None
+    returned_at: Annotated[datetime, msgspec.Meta(tz=True, description="When the result was returned (ISO 8601 with offset)")] | None = None
     channel: Channel = "direct"
     counter: Annotated[str, msgspec.Meta(max_length=64, description="Counter (quầy) label")] | None = None
 
@@ -42,7 +48,13 @@ class ReceiptRead(msgspec.Struct):
     channel: str
     counter: str | None
     token: Annotated[str, msgspec.Meta(description="Signed survey token (base32, case-insensitive)")]
-    survey_url: Annotated[str, msgspec.Meta(description="Upper-case link to print as QR (alphanumeric mode)")]
+    survey_url: Annotated[
+        str,
+        msgspec.Meta(
+            description="The survey link (lower-case scheme, host and path; the token is case-insensitive). "
+            "The QR code and the slip carry its upper-case form, which QR codes encode compactly."
+        ),
+    ]
     qr_svg_url: str
     qr_png_url: str
     slip_url: str
