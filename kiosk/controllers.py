@@ -40,7 +40,8 @@ from survey.settings import Settings
 from survey.web import page
 
 STATIC_DIR = Path(__file__).parent / "static"
-STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+#: bare types: Litestar appends "; charset=utf-8" to text/* itself (naming it here sent it twice)
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 
 def _static_fingerprint() -> str:
@@ -84,7 +85,7 @@ async def kiosk_shell(request: Request) -> Template:
 @get("/kiosk/sw.js", include_in_schema=False)
 async def service_worker() -> Response:
     body = (STATIC_DIR / "sw.js").read_text().replace("__APP_VERSION__", APP_VERSION)
-    return Response(body, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/kiosk/"})
+    return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/kiosk/"})
 
 
 @get("/kiosk/manifest.webmanifest", include_in_schema=False)
