@@ -190,6 +190,8 @@ def struct_problems(tp: Any, value: Any, path: str = "") -> list[FieldProblem]:
             if problems:
                 return problems
     message, rel = _split_message(first)
+    if message.startswith("Expected `str` matching regex"):
+        message = "does not have the required format (see the pattern in the OpenAPI schema at /schema)"
     return [FieldProblem(_join(path, rel), message, _vi(message))]
 
 
@@ -265,3 +267,43 @@ async def check_request(request: Request) -> None:
 def _unsupported(request: Request) -> HTTPException:
     problem = FieldProblem("content-type", "must be application/json", "phải là application/json")
     return _problem_error(request, 415, "Unsupported media type", [problem])
+
+
+# --------------------------------------------------------------------------- OpenAPI: what the check answers
+
+
+class FieldProblemOut(msgspec.Struct):
+    field: str
+    message: str
+    message_vi: str | None = None
+    message_en: str | None = None
+
+
+class ErrorBody(msgspec.Struct):
+    """Error body of every API answer (survey/errors.py); ``errors`` names each field."""
+
+    status_code: int
+    detail: str
+    errors: list[FieldProblemOut] = []
+
+
+def _spec(description: str):
+    from litestar.openapi.datastructures import ResponseSpec
+
+    return ResponseSpec(ErrorBody, description=description)
+
+
+def param_errors() -> dict:
+    """Responses :func:`check_request` gives on any operation (for ``responses=``)."""
+    return {422: _spec("A path or query parameter holds a control character; `errors` names it")}
+
+
+def json_body_errors(max_bytes: str = "64 KB") -> dict:
+    """Responses :func:`check_request` gives on an operation with a JSON body (for ``responses=``)."""
+    return {
+        400: _spec(f"Malformed JSON, or JSON nested deeper than {MAX_JSON_DEPTH} levels"),
+        413: _spec(f"Body larger than the limit ({max_bytes}, HAILONG_MAX_BODY_BYTES)"),
+        415: _spec("Content-Type is not application/json"),
+        422: _spec("The body does not match the schema (every wrong field is named in `errors`), a string holds a "
+                   "control character, or a value is refused"),
+    }

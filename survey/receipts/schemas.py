@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 import msgspec
 
 Channel = Literal["direct", "online", "postal"]
+#: the dossier-code format for the OpenAPI schema (the service checks it, normalising case and spaces first)
+DOSSIER_CODE_PATTERN = r"^\s*[0-9A-Za-z]{3}\.[0-9A-Za-z]{2}\.[0-9A-Za-z]{2}\.[A-Za-z][0-9]{2}-[0-9]{6}-[0-9]{4,6}\s*$"
 
 
 class ReceiptCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -17,11 +19,21 @@ class ReceiptCreate(msgspec.Struct, forbid_unknown_fields=True):
         str,
         msgspec.Meta(
             max_length=40,
-            description="Mã hồ sơ, Thông tư 01/2018/TT-VPCP art. 19: V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX",
+            description="Mã hồ sơ, Thông tư 01/2018/TT-VPCP art. 19: V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX (case-insensitive; "
+            "YYMMDD a real date, the day of received_at; XXXX 4 to 6 digits, not all zero)",
             examples=["000.00.01.H01-261122-0001"],
+            pattern=DOSSIER_CODE_PATTERN,
         ),
     ]
-    unit_code: Annotated[str, msgspec.Meta(max_length=32, description="Code of a registered unit", examples=["SNV"])]
+    unit_code: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=32,
+            description="Code of a unit registered on the server (Admin → Units, `hailong import-units`); an unknown "
+            "code is a 422, a unit outside the API client's own is a 403",
+            examples=["SNV"],
+        ),
+    ]
     received_at: Annotated[
         datetime,
         msgspec.Meta(
@@ -31,7 +43,7 @@ class ReceiptCreate(msgspec.Struct, forbid_unknown_fields=True):
             "the dossier code's YYMMDD names (local time, HAILONG_TIMEZONE).",
         ),
     ]
-    procedure_code: Annotated[str, msgspec.Meta(max_length=64, description="Code of a registered procedure")] | None = None
+    procedure_code: Annotated[str, msgspec.Meta(max_length=64, description="Code of a procedure registered on the server (unknown: 422)")] | None = None
     appointment_date: Annotated[date, msgspec.Meta(description="Ngày hẹn trả kết quả (YYYY-MM-DD)")] | None = None
     returned_at: Annotated[datetime, msgspec.Meta(tz=True, description="When the result was returned (ISO 8601 with offset)")] | None = None
     channel: Channel = "direct"
