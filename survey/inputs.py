@@ -25,6 +25,7 @@ import re
 import typing
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import PurePath
 from typing import Any
 
 import msgspec
@@ -223,7 +224,7 @@ async def check_request(request: Request) -> None:
     """The ``before_request`` hook; raises HTTPException (400/413/415/422) for unacceptable input."""
     problems = _check_text(
         [
-            *((name, value) for name, value in request.path_params.items() if isinstance(value, str)),
+            *((name, str(value)) for name, value in request.path_params.items() if isinstance(value, str | PurePath)),
             *request.query_params.multi_items(),
         ]
     )

@@ -11,6 +11,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation.modes import GenerationMode
@@ -49,22 +50,31 @@ def test_every_operation_matches_the_schema(seeded_server):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10, [op.label for op in operations]
     failures: list[str] = []
+    calls: dict[str, int] = {}
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            failures.extend(_explore(server.url, data, operation, mode))
+            failures.extend(_explore(server.url, data, operation, mode, calls))
     assert not failures, "\n\n".join(failures)
+    # every operation really was exercised, with positive and (nearly everywhere) negative cases
+    assert all(calls.get(f"{op.label} positive", 0) >= EXAMPLES // 2 for op in operations), calls
+    assert sum(v for k, v in calls.items() if k.endswith("negative")) >= EXAMPLES * (len(operations) - 2), calls
 
 
-def _explore(base_url: str, data, operation, mode) -> list[str]:
+def _explore(base_url: str, data, operation, mode, calls: dict[str, int]) -> list[str]:
     """Run one operation in one generation mode; the last (shrunk) failing case, if any."""
+    key = f"{operation.label} {mode.value}"
 
     @SETTINGS
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
+        calls[key] = calls.get(key, 0) + 1
         case.call_and_validate(base_url=base_url, headers=data.headers_for(case.path), checks=CHECKS, timeout=30)
 
     try:
         run()
+    except Unsatisfiable:  # nothing in this operation can be made invalid (e.g. a path of one free string)
+        assert mode is GenerationMode.NEGATIVE, operation.label
+        return []
     except (AssertionError, FailureGroup) as exc:  # the message holds the failing check and a curl line to reproduce
         return [f"{operation.label} [{mode.value}]: {str(exc)[:2000]}"]
     return []
