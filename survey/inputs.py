@@ -67,8 +67,8 @@ def _problem_error(request: Request, status: int, detail: str, problems: list[Fi
     ]
     first = problems[0]
     summary = "; ".join(f"{p.field}: {p.message_en}" for p in problems[:5])
-    if not request.url.path.startswith(("/api/", "/kiosk/api/")):
-        summary = f"{first.field}: {first.message_vi}"  # HTML pages are read by people, in Vietnamese first
+    if not request.url.path.startswith(("/api/", "/kiosk/api/")):  # HTML pages are read by people, in Vietnamese
+        return HTTPException(status_code=status, detail=f"Dữ liệu không hợp lệ — {first.field}: {first.message_vi}", extra={"errors": errors})
     return HTTPException(status_code=status, detail=f"{detail}: {summary}", extra={"errors": errors})
 
 

@@ -78,3 +78,19 @@ def _explore(base_url: str, data, operation, mode, calls: dict[str, int]) -> lis
     except (AssertionError, FailureGroup) as exc:  # the message holds the failing check and a curl line to reproduce
         return [f"{operation.label} [{mode.value}]: {str(exc)[:2000]}"]
     return []
+
+
+async def test_schema_declares_what_the_server_checks(client):
+    spec = (await client.get("/schema/openapi.json")).json()
+    paths = spec["paths"]
+    assert set(paths["/qr/{name}"]["get"]["responses"]["200"]["content"]) == {"image/svg+xml", "image/png"}
+    size = next(p for p in paths["/slip/{token}"]["get"]["parameters"] if p["name"] == "size")
+    assert size["schema"]["enum"] == ["58", "80", "a5"]
+    assert {"404", "410"} <= set(paths["/slip/{token}"]["get"]["responses"])
+    assert "401" in paths["/api/v1/receipts/{dossier_code}"]["get"]["responses"]
+    assert "429" in paths["/kiosk/api/enrol"]["post"]["responses"]
+    for path in ("/kiosk/api/responses", "/kiosk/api/receipt-check"):
+        assert {"401", "409", "422"} <= set(paths[path]["post"]["responses"])
+    receipt = spec["components"]["schemas"]["ReceiptCreate"]["properties"]
+    assert "pattern" in receipt["dossier_code"] and "registered" in receipt["unit_code"]["description"]
+    assert "offset" in receipt["received_at"]["description"]
