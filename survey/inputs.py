@@ -39,7 +39,9 @@ MAX_JSON_DEPTH = 32
 #: characters refused in every text input: C0 controls except \t \n \r, DEL, C1 controls, lone surrogates
 CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_MESSAGE = ("must not contain control characters (NUL, escape codes...)", "không được chứa ký tự điều khiển (NUL, mã thoát...)")
-_BRACKETS = re.compile(rb"[\[{\]}]")
+#: how a refused character can appear in JSON text: an escape (C0, DEL, C1, surrogate) or raw DEL / C1
+#: (raw C0 is malformed JSON already).  A body without any is not walked (the common case, ~35 µs saved).
+_MAYBE_CONTROL = re.compile(rb"\\u00[0189][0-9a-fA-F]|\\u007[fF]|\\u[dD][89a-fA-F]|\x7f|\xc2[\x80-\x9f]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _MSGSPEC_PATH = re.compile(r" - at `\$([^`]*)`$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -77,7 +79,7 @@ def _problem_error(request: Request, status: int, detail: str, problems: list[Fi
 
 def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when ``body`` (JSON text) nests arrays/objects deeper than ``limit``; cheap for small bodies."""
-    if len(_BRACKETS.findall(body, 0, len(body))) <= limit:  # cannot be deeper than its bracket count
+    if body.count(b"[") + body.count(b"{") <= limit:  # cannot be deeper than its count of openings
         return False
     import numpy as np
 
@@ -258,7 +260,7 @@ async def check_request(request: Request) -> None:
         return  # Litestar answers 400 "JSON is malformed" when it decodes the body
     except Exception:  # noqa: BLE001 - Litestar wraps decode errors in its own exceptions; same 400 below
         return
-    problems = _check_text(_walk_strings(data))
+    problems = _check_text(_walk_strings(data)) if _MAYBE_CONTROL.search(body) else []
     named = {p.field for p in problems}
     problems += [p for p in struct_problems(body_type, data) if p.field not in named]
     if problems:
