@@ -39,9 +39,9 @@ MAX_JSON_DEPTH = 32
 #: characters refused in every text input: C0 controls except \t \n \r, DEL, C1 controls, lone surrogates
 CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_MESSAGE = ("must not contain control characters (NUL, escape codes...)", "không được chứa ký tự điều khiển (NUL, mã thoát...)")
-#: how a refused character can appear in JSON text: an escape (C0, DEL, C1, surrogate) or raw DEL / C1
+#: how a refused character can appear in JSON text: an escape (\b, \f, C0, DEL, C1, surrogate) or raw DEL / C1
 #: (raw C0 is malformed JSON already).  A body without any is not walked (the common case, ~35 µs saved).
-_MAYBE_CONTROL = re.compile(rb"\\u00[0189][0-9a-fA-F]|\\u007[fF]|\\u[dD][89a-fA-F]|\x7f|\xc2[\x80-\x9f]")
+_MAYBE_CONTROL = re.compile(rb"\\[bf]|\\u00[0189][0-9a-fA-F]|\\u007[fF]|\\u[dD][89a-fA-F]|\x7f|\xc2[\x80-\x9f]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _MSGSPEC_PATH = re.compile(r" - at `\$([^`]*)`$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
