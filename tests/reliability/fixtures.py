@@ -58,3 +58,30 @@ async def row_counts(session) -> dict[str, int]:
     for table in Base.metadata.sorted_tables:
         counts[table.name] = await session.scalar(select(func.count()).select_from(table))
     return counts
+
+
+def start_patiently(server, seconds: float = 180) -> None:
+    """Start a conftest ``LiveServer`` allowing ``seconds`` for start-up (the shared 2 cores can be very busy)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    env = {**os.environ, "HAILONG_DATABASE_URL": server.settings.database_url, "HAILONG_SECRET_KEY": server.settings.secret_key, "HAILONG_PUBLIC_URL": server.url}
+    server.proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "survey.asgi:app", "--host", "127.0.0.1", "--port", str(server.port), "--log-level", "warning"], env=env
+    )
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if server.proc.poll() is not None:
+            raise RuntimeError("live server exited during start-up")
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"live server did not start in {seconds} s")

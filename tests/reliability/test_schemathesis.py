@@ -7,6 +7,8 @@ does not declare (status code, content type, headers, body).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
@@ -22,10 +24,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import run_db
-from tests.reliability.fixtures import seed
+from tests.conftest import LiveServer, free_port, run_db
+from tests.reliability.fixtures import seed, start_patiently
 
-EXAMPLES = 25
+EXAMPLES = 20
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance, response_schema_conformance]
 SETTINGS = hsettings(
     max_examples=EXAMPLES,
@@ -39,9 +41,15 @@ SETTINGS = hsettings(
 
 
 @pytest.fixture
-def seeded_server(live_server):
-    data = run_db(live_server.settings.database_url, lambda s: seed(s, live_server.settings))
-    return live_server, data
+def seeded_server(settings):
+    port = free_port()
+    server = LiveServer(replace(settings, public_url=f"http://127.0.0.1:{port}"), port)
+    start_patiently(server)
+    try:
+        data = run_db(server.settings.database_url, lambda s: seed(s, server.settings))
+        yield server, data
+    finally:
+        server.stop()
 
 
 def test_every_operation_matches_the_schema(seeded_server):
