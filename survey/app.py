@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from survey.db.engine import make_engine, make_sessionmaker
 from survey.deps import provide_db_session, provide_settings
 from survey.errors import EXCEPTION_HANDLERS
+from survey.inputs import check_request
 from survey.settings import Settings
 
 PACKAGE_DIR = Path(__file__).parent
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=[_openapi_components()],
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_request,  # survey/inputs.py: control characters, JSON depth and shape, content type
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
         debug=settings.debug,
