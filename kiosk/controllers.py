@@ -16,6 +16,7 @@ from pathlib import Path
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,13 +35,15 @@ from kiosk.schemas import (
 from survey.admin.controllers import admin_page, redirect_to_login
 from survey.admin.guards import current_user, requires_role
 from survey.db.base import utcnow
+from survey.inputs import ErrorBody, json_body_errors
 from survey.responses.services import AlreadyAnswered, ConflictingReplay, UnknownQuestionnaire
 from survey.responses.validation import AnswerValidationError
 from survey.settings import Settings
 from survey.web import page
 
 STATIC_DIR = Path(__file__).parent / "static"
-STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+#: bare types: Litestar appends "; charset=utf-8" to text/* itself (naming it here sent it twice)
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 
 def _static_fingerprint() -> str:
@@ -84,7 +87,7 @@ async def kiosk_shell(request: Request) -> Template:
 @get("/kiosk/sw.js", include_in_schema=False)
 async def service_worker() -> Response:
     body = (STATIC_DIR / "sw.js").read_text().replace("__APP_VERSION__", APP_VERSION)
-    return Response(body, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/kiosk/"})
+    return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/kiosk/"})
 
 
 @get("/kiosk/manifest.webmanifest", include_in_schema=False)
@@ -115,7 +118,24 @@ async def kiosk_static(name: FromPath[str]) -> Response:
 # --------------------------------------------------------------------------- device API
 
 
-@post("/kiosk/api/enrol", status_code=201, tags=["kiosk"], summary="Enrol a tablet with a one-time code")
+def _spec(description: str) -> ResponseSpec:
+    return ResponseSpec(ErrorBody, description=description)
+
+
+_DEVICE_401 = {401: _spec("Missing, unknown or revoked device credential (Authorization: Bearer <credential>)")}
+
+
+@post(
+    "/kiosk/api/enrol",
+    status_code=201,
+    tags=["kiosk"],
+    summary="Enrol a tablet with a one-time code",
+    responses={
+        **json_body_errors(),
+        400: _spec("Unknown, used or expired enrolment code (also malformed JSON)"),
+        429: _spec("Too many wrong codes from this address lately; see Retry-After"),
+    },
+)
 async def api_enrol(
     request: Request, data: JSONBody[EnrolIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
 ) -> Response[EnrolOut]:
@@ -129,7 +149,19 @@ async def api_enrol(
     return Response(EnrolOut(credential=credential, config=config), status_code=201, headers=NO_STORE)
 
 
-@post("/kiosk/api/responses", status_code=201, tags=["kiosk"], summary="Submit one kiosk answer (idempotent on client_uuid)")
+@post(
+    "/kiosk/api/responses",
+    status_code=201,
+    tags=["kiosk"],
+    summary="Submit one kiosk answer (idempotent on client_uuid)",
+    responses={
+        200: ResponseSpec(SubmissionOut, description="Replay of an answer already stored (same client_uuid, same answers)"),
+        **json_body_errors(),
+        **_DEVICE_401,
+        409: _spec("client_uuid used for other answers, or the receipt was already rated"),
+        422: _spec("Invalid answers, questionnaire, device_time or receipt token; `errors` names the field"),
+    },
+)
 async def api_submit(request: Request, data: JSONBody[SubmissionIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Response[SubmissionOut]:
     try:
         device = await services.authenticate(db_session, request.headers.get("authorization"))
@@ -152,7 +184,18 @@ async def api_submit(request: Request, data: JSONBody[SubmissionIn], db_session:
     return Response(body, status_code=201 if outcome.stored.created else 200)
 
 
-@post("/kiosk/api/receipt-check", status_code=200, tags=["kiosk"], summary="At scan time: may this receipt still be rated here?")
+@post(
+    "/kiosk/api/receipt-check",
+    status_code=200,
+    tags=["kiosk"],
+    summary="At scan time: may this receipt still be rated here?",
+    responses={
+        **json_body_errors(),
+        **_DEVICE_401,
+        409: _spec("The receipt has already been rated"),
+        422: _spec("Forged, expired or foreign receipt token (or a body that does not match the schema)"),
+    },
+)
 async def api_receipt_check(
     request: Request, data: JSONBody[ReceiptCheckIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
 ) -> ReceiptCheckOut:
@@ -164,7 +207,13 @@ async def api_receipt_check(
     return ReceiptCheckOut(ok=True)
 
 
-@post("/kiosk/api/heartbeat", status_code=200, tags=["kiosk"], summary="Report app version and queue length; get the device's configuration")
+@post(
+    "/kiosk/api/heartbeat",
+    status_code=200,
+    tags=["kiosk"],
+    summary="Report app version and queue length; get the device's configuration",
+    responses={**json_body_errors(), **_DEVICE_401},
+)
 async def api_heartbeat(request: Request, data: JSONBody[HeartbeatIn], db_session: NamedDependency[AsyncSession]) -> HeartbeatOut:
     try:
         device = await services.authenticate(db_session, request.headers.get("authorization"))

@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from survey.db.engine import make_engine, make_sessionmaker
 from survey.deps import provide_db_session, provide_settings
 from survey.errors import EXCEPTION_HANDLERS
+from survey.inputs import check_request
 from survey.settings import Settings
 
 PACKAGE_DIR = Path(__file__).parent
@@ -43,7 +44,9 @@ def _route_handlers() -> list:
     from survey.health import ROUTES as health_routes
     from survey.par.controllers import ROUTES as par_routes
     from survey.receipts.controllers import ROUTES as receipt_routes
+    from survey.reports.controllers import ROUTES as report_routes
     from survey.responses.controllers import ROUTES as response_routes
+    from survey.results.controllers import ROUTES as results_routes
 
     return [
         *health_routes,
@@ -54,6 +57,8 @@ def _route_handlers() -> list:
         *kiosk_routes,
         *expert_routes,
         *par_routes,
+        *results_routes,
+        *report_routes,
         create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
     ]
 
@@ -111,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=[_openapi_components()],
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_request,  # survey/inputs.py: control characters, JSON depth and shape, content type
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
         debug=settings.debug,

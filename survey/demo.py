@@ -31,6 +31,9 @@ SEED = 20260701
 DEMO_PASSWORD = "hailong-demo-2026"
 DEMO_ADMIN = "admin"
 DEMO_STATISTICIAN = "thongke"
+#: a unit manager (reads only their unit's results) and the unit they manage
+DEMO_UNIT_MANAGER = "hoabinh"
+DEMO_MANAGED_UNIT = "000.01.01.H99"
 DAYS = 91
 PROVINCE = ("000.00.00.H99", "Tỉnh Hài Lòng (demo)", "province")
 
@@ -95,6 +98,8 @@ class DemoInfo:
     index_lines: list[str] = field(default_factory=list)
     #: an expert-survey invitation not yet answered (its /e/ link is printed)
     expert_token: str | None = None
+    #: results pages to open (dashboard, a unit page, the public page, the report PDF), printed after the logins
+    results_links: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         b = self.base_url
@@ -122,6 +127,7 @@ class DemoInfo:
             out.append(f"    admin:        {self.admin_login[0]} / {self.admin_login[1]}")
         if self.statistician_login:
             out.append(f"    statistician: {self.statistician_login[0]} / {self.statistician_login[1]}")
+        out.extend(self.results_links)
         if self.api_key:
             out.append(f"  API key (shown once) {self.api_key}")
             code = self.slip_dossier_code or "<dossier code>"
@@ -214,6 +220,7 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, object]:
 
     await create_user(session, DEMO_ADMIN, DEMO_PASSWORD, "admin", full_name="Quản trị Sở Nội vụ (demo)", actor="demo")
     await create_user(session, DEMO_STATISTICIAN, DEMO_PASSWORD, "statistician", full_name="Cán bộ thống kê (demo)", actor="demo")
+    await create_user(session, DEMO_UNIT_MANAGER, DEMO_PASSWORD, "unit_manager", full_name="Lãnh đạo Phường Hòa Bình (demo)", unit_code=DEMO_MANAGED_UNIT, actor="demo")
     client, api_key = await create_api_client(session, "Hệ thống thông tin giải quyết TTHC (demo)", unit_id=province.id, commit=False)
     audit.record(session, "demo", "api_client.create", "api_client", client.id, name=client.name, key_prefix=client.key_prefix)
     await session.commit()
@@ -421,6 +428,9 @@ async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInf
                 info.slip_token, info.slip_dossier_code = found
             for name, model in (("units", Unit), ("procedures", Procedure), ("receipts", Receipt), ("responses", Response)):
                 info.counts[name] = await session.scalar(select(func.count()).select_from(model)) or 0
+            from survey.results.services import demo_links
+
+            info.results_links = await demo_links(session, info.base_url, DEMO_MANAGED_UNIT, (DEMO_UNIT_MANAGER, DEMO_PASSWORD) if info.seeded else None)
     finally:
         await engine.dispose()
     return info

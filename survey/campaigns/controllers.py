@@ -170,7 +170,8 @@ def _download(body: bytes, media_type: str, filename: str) -> Response:
 @get("/{campaign_id:int}/calls.csv", name="sampling:calls-csv", guards=STATISTICIAN)
 async def calls_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], campaign_id: FromPath[int]) -> Response:
     rows = await _rows(db_session, settings, campaign_id)
-    return _download(services.call_list_csv(rows), "text/csv; charset=utf-8", f"campaign-{campaign_id}-calls.csv")
+    # Litestar appends "; charset=utf-8" to every text/* type itself: name the bare type, or it comes twice
+    return _download(services.call_list_csv(rows), "text/csv", f"campaign-{campaign_id}-calls.csv")
 
 
 @get("/{campaign_id:int}/calls.xlsx", name="sampling:calls-xlsx", guards=STATISTICIAN)

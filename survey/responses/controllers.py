@@ -18,6 +18,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey.inputs import ErrorBody, json_body_errors
 from survey.responses import pages
 from survey.responses.pages import LinkExpired, LinkNotFound, ReceiptLink
 from survey.responses.schemas import ApiError, ResponseCreated, ResponseIn
@@ -139,12 +140,11 @@ def _field_errors(errors: list[FieldError]) -> list[dict[str, Any]]:
     ),
     exception_handlers={ValidationException: _api_validation_handler},
     responses={
-        400: ResponseSpec(ApiError, description="Malformed JSON"),
+        **json_body_errors(),
         404: ResponseSpec(ApiError, description="Unknown, forged or malformed token"),
         409: ResponseSpec(ApiError, description="The receipt already has a response"),
         410: ResponseSpec(ApiError, description="The token has expired"),
-        413: ResponseSpec(ApiError, description="Body larger than the limit (64 KB)"),
-        422: ResponseSpec(ApiError, description="Invalid answers; `errors` names each field"),
+        422: ResponseSpec(ErrorBody, description="Invalid answers, or a body that does not match the schema; `errors` names each field"),
     },
 )
 async def create_response(data: JSONBody[ResponseIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> ResponseCreated:

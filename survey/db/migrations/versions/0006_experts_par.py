@@ -1,7 +1,7 @@
 """experts and PAR Index: panels, invitations, ratings, appraisal, compositions
 
 Revision ID: 0006_experts_par
-Revises: 0005_indices
+Revises: 0008_unit_managers
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 revision = "0006_experts_par"
-down_revision = "0005_indices"
+down_revision = "0008_unit_managers"  # main has 0005_indices -> 0008_unit_managers; the lead re-chains
 branch_labels = None
 depends_on = None
 
