@@ -116,6 +116,10 @@ class Settings:
     kiosk_identical_seconds: int = 60
     #: Hours a kiosk enrolment code stays valid after an admin creates it.
     kiosk_enrol_code_hours: int = 24
+    #: Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed for per-address limits; empty: never.
+    trusted_proxies: str = ""
+    #: Hours a staff sign-in lasts (server-side session; signing out, deactivation or a password change end it earlier).
+    session_hours: int = 8
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -153,6 +157,8 @@ class Settings:
             kiosk_identical_run=_env_int("KIOSK_IDENTICAL_RUN", d.kiosk_identical_run),
             kiosk_identical_seconds=_env_int("KIOSK_IDENTICAL_SECONDS", d.kiosk_identical_seconds),
             kiosk_enrol_code_hours=_env_int("KIOSK_ENROL_CODE_HOURS", d.kiosk_enrol_code_hours),
+            trusted_proxies=_env("TRUSTED_PROXIES", d.trusted_proxies),
+            session_hours=_env_int("SESSION_HOURS", d.session_hours),
         )
 
     def signing_keys(self) -> tuple[str, dict[str, bytes]]:

@@ -7,6 +7,7 @@ from survey.db.models.campaigns import CampaignMember, SamplingCampaign
 from survey.db.models.questionnaires import QuestionnaireVersion
 from survey.db.models.receipts import Receipt
 from survey.db.models.responses import Response
+from survey.db.models.sessions import StaffSession
 from survey.db.models.units import Procedure, Unit
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Receipt",
     "Response",
     "SamplingCampaign",
+    "StaffSession",
     "Unit",
     "User",
 ]
