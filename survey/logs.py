@@ -24,7 +24,7 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("hailong_request_id", default=None)
 
 #: attributes every LogRecord has; anything else on a record is an ``extra=`` field and is logged
-_RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName", "color_message"}
 
 
 def current_request_id() -> str | None:

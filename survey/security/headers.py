@@ -23,7 +23,7 @@ NONCE_KEY = "hl_csp_nonce"
 #: token-addressed pages: their URLs are secrets
 TOKEN_PREFIXES = ("/r/", "/c/", "/e/", "/qr/", "/slip/")
 #: the kiosk shell uses the camera to scan receipts
-CAMERA_PREFIXES = ("/kiosk/",)
+CAMERA_PREFIXES = ("/kiosk",)  # the shell is /kiosk/ (the routed path may lose the slash)
 
 
 def csp_nonce(scope) -> str:
