@@ -80,6 +80,7 @@ def declared_levels(handler, openapi_path: str, path: str) -> set[str]:
 
 @dataclass
 class World:
+    unit_code: str
     receipt_token: str
     dossier_code: str
     api_keys: dict[str, str]
@@ -106,7 +107,7 @@ async def world(client, db, settings) -> World:
     code = await new_code(db, settings, unit.id)
     enrolled = await client.post("/kiosk/api/enrol", json={"code": code})
     assert enrolled.status_code == 201, enrolled.text
-    w = World(r.json()["token"], dossier, {"api_client": key_a, "other_api_client": key_b}, enrolled.json()["credential"])
+    w = World(unit.code, r.json()["token"], dossier, {"api_client": key_a, "other_api_client": key_b}, enrolled.json()["credential"])
     for role in STAFF:
         if role not in ROLES:
             continue
@@ -127,6 +128,8 @@ def sample_path(path: str, world: World) -> tuple[str, bool]:
         "dossier_code": world.dossier_code,
         "file_path": "site.css",
     }
+    #: in scope for the unit manager (their own unit), but not an object every such route can show
+    scoping = {"code": world.unit_code, "unit_code": world.unit_code}
     if path.startswith("/qr/"):
         samples["name"] = f"{world.receipt_token}.svg"
     elif path.startswith("/kiosk/static/"):
@@ -139,7 +142,7 @@ def sample_path(path: str, world: World) -> tuple[str, bool]:
         if m.group(1) in samples:
             return samples[m.group(1)]
         real = False
-        return GENERIC
+        return scoping.get(m.group(1), GENERIC)
 
     return PARAM.sub(fill, path), real
 
