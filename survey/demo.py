@@ -93,6 +93,8 @@ class DemoInfo:
     api_key: str | None = None
     admin_login: tuple[str, str] | None = None
     statistician_login: tuple[str, str] | None = None
+    #: more secrets of the demo (``name -> value``, e.g. another account's password): written to the credentials file, never printed
+    extra_credentials: dict[str, str] = field(default_factory=dict)
 
     def lines(self, credentials_file: Path | None = None) -> list[str]:
         """What to open. Passwords and the API key are never printed: they are in ``credentials_file``."""
@@ -148,6 +150,7 @@ def write_credentials(info: DemoInfo, path: Path = CREDENTIALS_FILE) -> Path | N
         lines += [f"statistician_username={info.statistician_login[0]}", f"statistician_password={info.statistician_login[1]}"]
     if info.api_key:
         lines.append(f"api_key={info.api_key}")
+    lines += [f"{name}={value}" for name, value in info.extra_credentials.items()]
     path = path.resolve()
     path.unlink(missing_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -124,3 +124,23 @@ def test_demo_command_prints_the_urls(monkeypatch, settings, capsys, tmp_path):
     assert main(["demo"]) == 0
     again = capsys.readouterr().out
     assert str(credentials) in again and DEMO_PASSWORD not in again and key not in again
+
+
+def test_demo_credentials_file_holds_every_secret_and_only_the_user_reads_it(tmp_path):
+    import stat
+
+    from survey.demo import DemoInfo, write_credentials
+
+    info = DemoInfo(seeded=True, base_url="http://127.0.0.1:8000", api_key="hl_abc_secret", admin_login=("admin", "pw-admin"),
+                    extra_credentials={"unit_manager_password": "pw-manager"})
+    path = tmp_path / "creds"
+    path.write_text("old, world-readable")
+    path.chmod(0o644)
+    assert write_credentials(info, path) == path.resolve()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    assert "admin_password=pw-admin" in text and "api_key=hl_abc_secret" in text and "unit_manager_password=pw-manager" in text
+    printed = "\n".join(info.lines(path))
+    assert str(path) in printed and not any(secret in printed for secret in ("pw-admin", "hl_abc_secret", "pw-manager"))
+    assert write_credentials(DemoInfo(seeded=False, base_url="x"), path) is None  # nothing new: the file stays
+    assert "pw-admin" in path.read_text()
