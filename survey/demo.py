@@ -33,6 +33,9 @@ SEED = 20260701
 DEMO_PASSWORD = "hailong-demo-2026"
 DEMO_ADMIN = "admin"
 DEMO_STATISTICIAN = "thongke"
+#: a unit manager (reads only their unit's results) and the unit they manage
+DEMO_UNIT_MANAGER = "hoabinh"
+DEMO_MANAGED_UNIT = "000.01.01.H99"
 DAYS = 91
 PROVINCE = ("000.00.00.H99", "Tỉnh Hài Lòng (demo)", "province")
 
@@ -95,6 +98,10 @@ class DemoInfo:
     statistician_login: tuple[str, str] | None = None
     #: more secrets of the demo (``name -> value``, e.g. another account's password): written to the credentials file, never printed
     extra_credentials: dict[str, str] = field(default_factory=dict)
+    #: what the index runs of the demo period are (printed after the counts)
+    index_lines: list[str] = field(default_factory=list)
+    #: results pages to open (dashboard, a unit page, the public page, the report PDF), printed after the logins
+    results_links: list[str] = field(default_factory=list)
 
     def lines(self, credentials_file: Path | None = None) -> list[str]:
         """What to open. Passwords and the API key are never printed: they are in ``credentials_file``."""
@@ -108,6 +115,7 @@ class DemoInfo:
             )
         else:
             out.append("The database already has data: nothing was seeded.")
+        out.extend(self.index_lines)
         out.append(f"  Home page            {b}/")
         if self.slip_token:
             out.append(f"  Receipt slip (QR)    {b}/slip/{self.slip_token}")
@@ -120,6 +128,7 @@ class DemoInfo:
             out.append(f"    admin:        {self.admin_login[0]}")
         if self.statistician_login:
             out.append(f"    statistician: {self.statistician_login[0]}")
+        out.extend(self.results_links)
         if shown:
             out.append(f"  Passwords and the API key: in {credentials_file} (readable only by you): cat {credentials_file}")
         code = self.slip_dossier_code or "<dossier code>"
@@ -243,6 +252,7 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, object]:
 
     await create_user(session, DEMO_ADMIN, DEMO_PASSWORD, "admin", full_name="Quản trị Sở Nội vụ (demo)", actor="demo")
     await create_user(session, DEMO_STATISTICIAN, DEMO_PASSWORD, "statistician", full_name="Cán bộ thống kê (demo)", actor="demo")
+    await create_user(session, DEMO_UNIT_MANAGER, DEMO_PASSWORD, "unit_manager", full_name="Lãnh đạo Phường Hòa Bình (demo)", unit_code=DEMO_MANAGED_UNIT, actor="demo")
     client, api_key = await create_api_client(session, "Hệ thống thông tin giải quyết TTHC (demo)", unit_id=province.id, commit=False)
     audit.record(session, "demo", "api_client.create", "api_client", client.id, name=client.name, key_prefix=client.key_prefix)
     await session.commit()
@@ -338,7 +348,13 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, object]:
     for i in range(0, len(rows), 1000):
         await session.execute(insert(Response), rows[i : i + 1000])
     await session.commit()
-    return {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+    result = {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+
+    # ---- indices: a sampling campaign with answers and dispositions, a published sample run, a self-selected run
+    from survey.indices.demo_seed import seed_indices
+
+    result["indices"] = await seed_indices(session, settings, {code: q for code, (_u, _v, q) in unit_info.items()})
+    return result
 
 
 def _row(sub, submitted_at: datetime, check, settings: Settings) -> dict:
@@ -403,6 +419,12 @@ async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInf
                 info.api_key = result["api_key"]  # type: ignore[assignment]
                 info.admin_login = (DEMO_ADMIN, DEMO_PASSWORD)
                 info.statistician_login = (DEMO_STATISTICIAN, DEMO_PASSWORD)
+                ix = result.get("indices") or {}
+                if ix:
+                    info.index_lines = [
+                        f"  Index runs: #{ix['sample_run']} from sampling campaign #{ix['campaign_id']} ({ix['campaign_respondents']} respondents, published), "
+                        f"#{ix['self_selected_run']} from QR/kiosk answers (không phải mẫu xác suất); see: hailong indices show {ix['sample_run']}",
+                    ]
             else:
                 names = set(await session.scalars(select(User.username).where(User.username.in_([DEMO_ADMIN, DEMO_STATISTICIAN]))))
                 demo = await session.scalar(select(Unit.id).where(Unit.code == PROVINCE[0])) is not None
@@ -413,6 +435,11 @@ async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInf
                 info.slip_token, info.slip_dossier_code = found
             for name, model in (("units", Unit), ("procedures", Procedure), ("receipts", Receipt), ("responses", Response)):
                 info.counts[name] = await session.scalar(select(func.count()).select_from(model)) or 0
+            from survey.results.services import demo_links
+
+            info.results_links = await demo_links(session, info.base_url, DEMO_MANAGED_UNIT, (DEMO_UNIT_MANAGER, DEMO_PASSWORD) if info.seeded else None)
+            if info.seeded:  # never printed: written to the credentials file (mode 600)
+                info.extra_credentials.update(unit_manager_username=DEMO_UNIT_MANAGER, unit_manager_password=DEMO_PASSWORD)
     finally:
         await engine.dispose()
     return info

@@ -120,6 +120,9 @@ class Settings:
     trusted_proxies: str = ""
     #: Hours a staff sign-in lasts (server-side session; signing out, deactivation or a password change end it earlier).
     session_hours: int = 8
+    #: Index runs: a published cell needs at least this many respondents; below it a unit cell shows the
+    #: Fay-Herriot (small-area) estimate, marked, or is suppressed, never a raw percentage.
+    index_min_n: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -159,6 +162,7 @@ class Settings:
             kiosk_enrol_code_hours=_env_int("KIOSK_ENROL_CODE_HOURS", d.kiosk_enrol_code_hours),
             trusted_proxies=_env("TRUSTED_PROXIES", d.trusted_proxies),
             session_hours=_env_int("SESSION_HOURS", d.session_hours),
+            index_min_n=_env_int("INDEX_MIN_N", d.index_min_n),
         )
 
     def signing_keys(self) -> tuple[str, dict[str, bytes]]:

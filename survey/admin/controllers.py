@@ -105,6 +105,8 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession], set
     if signed_in is None:
         errors = [{"field": "username", "message": "Tên đăng nhập hoặc mật khẩu không đúng."}]
         return admin_page(request, "admin/login.html", {"next": nxt, "errors": errors, "username": username}, status_code=400)
+    if signed_in.role == "unit_manager" and nxt == "/admin":
+        nxt = "/admin/ket-qua"  # a unit manager's only pages: their unit's results
     # a fresh server-side session at every sign-in; the browser's previous one (if any) ends
     token = await sessions.start(db_session, settings, signed_in.user_id, replaces=request.cookies.get(sessions.COOKIE))
     return Redirect(nxt, status_code=303, cookies=[sessions.cookie(settings, token)])
@@ -213,13 +215,15 @@ async def revoke_api_client(request: Request, db_session: NamedDependency[AsyncS
 
 @get("/users", name="admin:users", guards=[requires_role("admin")], opt={"access": "admin"})
 async def user_list(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
-    return admin_page(request, "admin/users.html", {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": [], "form": {}})
+    ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": [], "form": {}, "units": await services.manager_unit_choices(db_session)}
+    return admin_page(request, "admin/users.html", ctx)
 
 
 ROLE_CHOICES = [
     {"id": "admin", "label": "Quản trị (Sở Nội vụ)"},
     {"id": "statistician", "label": "Thống kê"},
     {"id": "viewer", "label": "Chỉ xem"},
+    {"id": "unit_manager", "label": "Quản lý đơn vị (xem kết quả của đơn vị mình)"},
 ]
 
 
@@ -227,15 +231,18 @@ ROLE_CHOICES = [
 async def user_create(request: Request, db_session: NamedDependency[AsyncSession]) -> Template | Redirect:
     form = await _form(request)
     try:
-        await users.create_user(db_session, form.get("username", ""), form.get("password", ""), form.get("role", ""), full_name=form.get("full_name", "").strip()[:255], actor=_actor(request))
+        await users.create_user(
+            db_session, form.get("username", ""), form.get("password", ""), form.get("role", ""),
+            full_name=form.get("full_name", "").strip()[:255], unit_code=form.get("unit_code") or None, actor=_actor(request),
+        )
     except users.WeakPassword as exc:
         errors = [{"field": "password", "message": str(exc)}]
     except users.InvalidUser as exc:
-        errors = [{"field": "role" if "role" in str(exc) else "username", "message": str(exc)}]
+        errors = [{"field": exc.field or ("role" if "role" in str(exc) else "username"), "message": str(exc)}]
     else:
         return Redirect("/admin/users", status_code=303)
     form.pop("password", None)
-    ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": errors, "form": form}
+    ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": errors, "form": form, "units": await services.manager_unit_choices(db_session)}
     return admin_page(request, "admin/users.html", ctx, status_code=400)
 
 

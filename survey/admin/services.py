@@ -131,6 +131,12 @@ async def api_clients(session: AsyncSession) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+async def manager_unit_choices(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every unit a unit manager may be given (the province too: its manager reads every unit)."""
+    rows = await session.execute(select(Unit.code, Unit.name, Unit.kind).order_by(Unit.kind, Unit.name))
+    return [{"code": r.code, "name": r.name, "kind_label": KIND_LABELS.get(r.kind, r.kind)} for r in rows]
+
+
 async def unit_choices(session: AsyncSession) -> list[dict[str, Any]]:
     rows = await session.execute(select(Unit.id, Unit.name, Unit.kind).where(Unit.kind != "province").order_by(Unit.kind, Unit.name))
     return [{"id": r.id, "name": r.name, "kind_label": KIND_LABELS.get(r.kind, r.kind)} for r in rows]

@@ -1,7 +1,7 @@
 """sessions: server-side sessions of signed-in staff (logout, deactivation and password change end them)
 
 Revision ID: 0007_sessions
-Revises: 0004_indexes
+Revises: 0008_unit_managers
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_sessions"
-down_revision = "0004_indexes"
+down_revision = "0008_unit_managers"  # 0004_indexes on wip/hardsec before merging main; the lead re-chains
 branch_labels = None
 depends_on = None
 
