@@ -30,6 +30,8 @@ from survey.settings import Settings
 
 #: Shortest password accepted for a staff account.
 MIN_PASSWORD_LENGTH = 10
+#: ``login_attempts.username`` of attempts that are not sign-ins (e.g. ``#kiosk-enrol``); no username has ``#``
+PURPOSE_PREFIX = "#"
 USERNAME_MAX = 64
 
 _hasher = PasswordHasher()
@@ -143,7 +145,9 @@ async def is_throttled(session: AsyncSession, settings: Settings, username: str,
     limit = settings.login_max_attempts
     if await _recent_failures(session, since, LoginAttempt.username == username) >= limit:
         return True
-    return await _recent_failures(session, since, LoginAttempt.client_key == client) >= limit
+    # only sign-in attempts count here: other purposes (``#kiosk-enrol``) keep their own counter per client
+    sign_ins = ~LoginAttempt.username.startswith(PURPOSE_PREFIX)
+    return await _recent_failures(session, since, LoginAttempt.client_key == client, sign_ins) >= limit
 
 
 async def client_is_throttled(session: AsyncSession, settings: Settings, purpose: str, client: str) -> bool:
@@ -195,3 +199,36 @@ async def list_users(session: AsyncSession) -> list[dict]:
         .order_by(User.username)
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def deactivate_user(session: AsyncSession, user_id: int, *, actor: str) -> User | None:
+    """Lock an account and end all its sessions at once (audited, committed). None if there is no such user."""
+    from survey.security import sessions
+
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    user.active = False
+    ended = await sessions.end_all_for_user(session, user.id)
+    audit.record(session, actor, "user.deactivate", "user", user.id, username=user.username, sessions_ended=ended)
+    await session.commit()
+    return user
+
+
+async def set_password(session: AsyncSession, username: str, password: str, *, actor: str) -> User:
+    """Set a new password and end every session of the account (audited, committed).
+
+    Raises WeakPassword, or InvalidUser when there is no such account.
+    """
+    from survey.security import sessions
+
+    check_password_strength(password)
+    name = normalise_username(username)
+    user = await session.scalar(select(User).where(User.username == name))
+    if user is None:
+        raise InvalidUser(f"Không có tài khoản “{name}” / no account “{name}”.")
+    user.password_hash = hash_password(password)
+    ended = await sessions.end_all_for_user(session, user.id)
+    audit.record(session, actor, "user.password", "user", user.id, username=user.username, sessions_ended=ended)
+    await session.commit()
+    return user

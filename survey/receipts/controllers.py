@@ -112,6 +112,7 @@ class ReceiptApi(Controller):
     path = "/api/v1/receipts"
     tags = ["receipts"]
     guards = [api_key_guard]
+    opt = {"access": "api_client"}
     security = API_SECURITY
     dependencies = {"api_client": Provide(provide_api_client, sync_to_thread=False)}
 
@@ -179,6 +180,7 @@ def _check_token(settings: Settings, token: str) -> str:
 
 @get(
     "/qr/{name:str}",
+    opt={"access": "public"},
     tags=["qr"],
     summary="QR code of a receipt's survey link: /qr/{token}.svg or /qr/{token}.png",
     description="Public and token-addressed; the token is verified without the database. 404 forged, 410 expired.",
@@ -204,6 +206,7 @@ async def qr_image(name: FromPath[str], settings: NamedDependency[Settings]) -> 
 
 @get(
     "/slip/{token:str}",
+    opt={"access": "public"},
     tags=["qr"],
     summary="Printable receipt slip with the QR code (58 mm, 80 mm or A5)",
     media_type="text/html",
