@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from datetime import date, timedelta
 
+import kiosk.demo  # noqa: F401  (registers the demo's kiosk fleet as a step of ``hailong demo``)
 from survey.cli import command
 from survey.settings import Settings
 

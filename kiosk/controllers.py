@@ -37,7 +37,7 @@ from survey.db.base import utcnow
 from survey.responses.services import AlreadyAnswered, ConflictingReplay, UnknownQuestionnaire
 from survey.responses.validation import AnswerValidationError
 from survey.settings import Settings
-from survey.web import page
+from survey.web import LANGUAGE_OPT, page
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
@@ -69,12 +69,12 @@ def _http(exc: services.KioskError, headers: dict[str, str] | None = None) -> HT
 # --------------------------------------------------------------------------- pages and static files
 
 
-@get("/kiosk/enrol", include_in_schema=False)
+@get("/kiosk/enrol", include_in_schema=False, opt={LANGUAGE_OPT: "link"})
 async def enrol_page(request: Request) -> Template:
     return page(request, "kiosk/enrol.html", {"app_version": APP_VERSION})
 
 
-@get("/kiosk/", include_in_schema=False)
+@get("/kiosk/", include_in_schema=False, opt={LANGUAGE_OPT: "link"})
 async def kiosk_shell(request: Request) -> Template:
     resp = page(request, "kiosk/app.html", {"app_version": APP_VERSION})
     resp.headers.update({"Cache-Control": "no-cache"})
@@ -216,7 +216,7 @@ async def create_code(request: Request, db_session: NamedDependency[AsyncSession
         unit_id = int(form.get("unit_id") or 0)
         idle = int(form.get("idle_seconds") or settings.kiosk_idle_seconds)
     except ValueError:
-        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": "idle_seconds", "message": "Vui lòng nhập một số."}])
+        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": "idle_seconds", "message_vi": "Vui lòng nhập một số.", "message_en": "Enter a number."}])
         return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=400)
     try:
         new = await services.create_enrolment_code(
@@ -225,7 +225,9 @@ async def create_code(request: Request, db_session: NamedDependency[AsyncSession
         )
     except services.KioskError as exc:
         await db_session.rollback()
-        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": exc.field, "message": exc.message_vi}])
+        problems = getattr(exc, "errors", None) or [exc]
+        errors = [{"field": e.field, "message_vi": e.message_vi, "message_en": e.message_en} for e in problems]
+        ctx = await _codes_context(db_session, settings, form=form, errors=errors)
         return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=400)
     ctx = await _codes_context(db_session, settings, new_code={"code": new.code, "expires_at": new.expires_at})
     return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=201)

@@ -280,7 +280,9 @@ async def test_admin_actions_are_audited(client, db):
     ]
     assert rows[3].target_id == str(client_id)
     audit_page = await client.get("/admin/audit", headers=HTML)
-    assert audit_page.status_code == 200 and "api_client.revoke" in audit_page.text
+    # the code stays machine-readable on the row; people read its label (issue 14 item 8)
+    assert audit_page.status_code == 200 and 'data-action="api_client.revoke"' in audit_page.text
+    assert "Thu hồi khóa API" in audit_page.text and ">api_client.revoke<" not in audit_page.text
 
 
 async def test_user_form_refuses_a_weak_password(client, db):
