@@ -102,7 +102,7 @@ LABELS: dict[str, dict[str, str]] = {
         "username": N_("Tên đăng nhập"),
         "role": N_("Vai trò"),
         "name": N_("Tên"),
-        "unit_id": N_("Đơn vị"),
+        "unit_id": N_("Đơn vị áp dụng"),
         "unit": N_("Đơn vị"),
         "key_prefix": N_("Tiền tố khóa"),
         "units": N_("Số đơn vị"),
