@@ -14,11 +14,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from markupsafe import Markup
-
 from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response import Template
+from markupsafe import Markup
 
 from survey import i18n, labels
 

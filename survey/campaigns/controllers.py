@@ -25,6 +25,7 @@ from survey.admin.controllers import admin_page, redirect_to_login
 from survey.admin.guards import current_user, requires_role
 from survey.campaigns import services
 from survey.campaigns.forms import CHANNELS, STRATA_CHOICES, parse_design_form
+from survey.labels import N_
 from survey.questionnaires import registry
 from survey.responses import pages
 from survey.responses.services import (
@@ -36,7 +37,6 @@ from survey.responses.services import (
 from survey.responses.validation import AnswerValidationError, FieldError
 from survey.settings import Settings
 from survey.stats import load_frame
-from survey.labels import N_
 from survey.web import LANGUAGE_OPT, current_language, page
 
 STATISTICIAN = [requires_role("statistician")]

@@ -30,7 +30,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey import audit
-
 from survey.db.models import Procedure, Unit
 from survey.db.models.units import UNIT_KINDS
 from survey.receipts import services as receipts

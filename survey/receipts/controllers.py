@@ -17,14 +17,14 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey import i18n
 from survey.db.models import ApiClient
+from survey.labels import N_
 from survey.receipts import qr, services
 from survey.receipts.auth import API_SECURITY, api_key_guard, provide_api_client
 from survey.receipts.schemas import ErrorRead, ReceiptBatch, ReceiptBatchRead, ReceiptCreate, ReceiptRead
 from survey.receipts.tokens import TokenError, TokenExpired
 from survey.settings import Settings
-from survey import i18n
-from survey.labels import N_
 from survey.web import LANGUAGE_OPT, page
 
 SLIP_SIZES = ("58", "80", "a5")

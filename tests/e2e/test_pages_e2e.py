@@ -20,7 +20,14 @@ import pytest
 
 from survey.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_STATISTICIAN, DEMO_VIEWER
 from survey.settings import Settings
-from tests.e2e.demo_site import OVERFLOW_JS, TEXT_JS, english_words, language_problems, sign_in, start_demo_site
+from tests.e2e.demo_site import (
+    OVERFLOW_JS,
+    TEXT_JS,
+    english_words,
+    language_problems,
+    sign_in,
+    start_demo_site,
+)
 
 pytestmark = pytest.mark.e2e
 

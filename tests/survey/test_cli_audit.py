@@ -75,7 +75,7 @@ def test_every_state_changing_command_is_covered():
     from survey.cli import COMMANDS, READ_ONLY, build_parser
 
     build_parser()  # loads every feature's commands
-    assert READ_ONLY == {"serve", "migrate"}
+    assert {"serve", "migrate"} == READ_ONLY
     assert set(COMMANDS) - READ_ONLY == set(RUNS), "run the new command in RUNS and check its audit entry"
 
 
