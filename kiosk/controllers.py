@@ -37,7 +37,7 @@ from survey.db.base import utcnow
 from survey.responses.services import AlreadyAnswered, ConflictingReplay, UnknownQuestionnaire
 from survey.responses.validation import AnswerValidationError
 from survey.settings import Settings
-from survey.web import LANGUAGE_OPT, page
+from survey.web import page
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
@@ -69,12 +69,12 @@ def _http(exc: services.KioskError, headers: dict[str, str] | None = None) -> HT
 # --------------------------------------------------------------------------- pages and static files
 
 
-@get("/kiosk/enrol", include_in_schema=False, opt={LANGUAGE_OPT: "link"})
+@get("/kiosk/enrol", include_in_schema=False)
 async def enrol_page(request: Request) -> Template:
     return page(request, "kiosk/enrol.html", {"app_version": APP_VERSION})
 
 
-@get("/kiosk/", include_in_schema=False, opt={LANGUAGE_OPT: "link"})
+@get("/kiosk/", include_in_schema=False)
 async def kiosk_shell(request: Request) -> Template:
     resp = page(request, "kiosk/app.html", {"app_version": APP_VERSION})
     resp.headers.update({"Cache-Control": "no-cache"})

@@ -88,7 +88,7 @@ async def seed_kiosk_fleet(session: AsyncSession, settings: Settings, rng: np.ra
 
     from kiosk.screening import screen_period
 
-    first = now.astimezone(tz).date() - timedelta(days=120)  # the whole demo period
+    first = day - timedelta(days=6)  # the last working week (the whole period would only slow the demo down)
     summary = await screen_period(session, settings, first, now.astimezone(tz).date())
     audit.record(session, actor, "kiosk.screen", "kiosk", None, first=first.isoformat(), last=now.astimezone(tz).date().isoformat(),
                  flagged=summary.flagged, changed=summary.changed)

@@ -4,8 +4,8 @@ Language rules (one place for every page):
 
 - staff and information pages: ``?lang=`` wins, then the ``lang`` cookie (set by an explicit ``?lang=``), else
   Vietnamese;
-- a citizen's survey (``opt={"language": "link"}`` on the route): only the ``?lang=`` the citizen chose on
-  that survey counts (its forms and redirects carry it), never a cookie left by another page;
+- a citizen's survey link (``/r/…``, ``/c/…``, ``/e/…``), a printed slip's error page and the kiosk: only the
+  ``?lang=`` chosen on that page counts (its forms and redirects carry it), never a cookie left by another page;
 - printed slips: the language of the unit that issued the receipt (``page(..., lang=...)``).
 """
 
@@ -22,16 +22,13 @@ from markupsafe import Markup
 from survey import i18n, labels
 
 LANG_COOKIE = "lang"
-#: route ``opt`` key: "cookie" (default) or "link" (only the ``?lang=`` of this link counts)
-LANGUAGE_OPT = "language"
+#: pages where only the link's own ``?lang=`` counts: citizen survey links, slips, the kiosk (its screens reset
+#: to Vietnamese for every citizen)
+LINK_LANGUAGE_PREFIXES = ("/r/", "/R/", "/c/", "/C/", "/e/", "/E/", "/slip/", "/kiosk/")
 
 
 def _language_source(request: Request) -> str:
-    try:
-        handler = request.route_handler
-    except Exception:  # noqa: BLE001 - no route (e.g. a 404 before routing): the default rule
-        return "cookie"
-    return str((getattr(handler, "opt", None) or {}).get(LANGUAGE_OPT, "cookie"))
+    return "link" if request.url.path.startswith(LINK_LANGUAGE_PREFIXES) else "cookie"
 
 
 def current_language(request: Request) -> str:

@@ -37,12 +37,10 @@ from survey.responses.services import (
 from survey.responses.validation import AnswerValidationError, FieldError
 from survey.settings import Settings
 from survey.stats import load_frame
-from survey.web import LANGUAGE_OPT, current_language, page
+from survey.web import current_language, page
 
 STATISTICIAN = [requires_role("statistician")]
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-#: a survey opens in Vietnamese unless the citizen chose another language on this survey (no cookie)
-CITIZEN_LINK = {LANGUAGE_OPT: "link"}
 DEFAULT_VALUES: dict[str, Any] = {
     "name": "", "period_from": "", "period_to": "", "strata": "unit", "size_method": "fixed", "n": "", "margin": "0,05",
     "confidence": "0,95", "deff": "1", "response_rate": "1", "allocation": "proportional", "power": "0,5", "minimum": "0",
@@ -272,7 +270,7 @@ def _survey_page(request: Request, inv: services.Invitation, settings: Settings,
     return page(request, "citizen/survey.html", ctx, status_code=status)
 
 
-@get(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt=CITIZEN_LINK)
+@get(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
 async def invite_get(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     inv = await _open_invitation(request, db_session, token, settings)
     if isinstance(inv, Template):
@@ -289,7 +287,7 @@ def member_client_uuid(member_id: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hailong:campaign-member:{member_id}"))
 
 
-@post(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt=CITIZEN_LINK)
+@post(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
 async def invite_post(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     inv = await _open_invitation(request, db_session, token, settings)
     if isinstance(inv, Template):
@@ -313,7 +311,7 @@ async def invite_post(request: Request, token: FromPath[str], db_session: NamedD
     return Redirect(path=f"/c/{inv.token}/cam-on?lang={lang}", status_code=303)
 
 
-@get(INVITE_THANKS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt=CITIZEN_LINK)
+@get(INVITE_THANKS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
 async def invite_thanks(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     inv = await _open_invitation(request, db_session, token, settings, refuse_answered=False)
     if isinstance(inv, Template):
@@ -323,7 +321,7 @@ async def invite_thanks(request: Request, token: FromPath[str], db_session: Name
     return page(request, "citizen/thanks.html")
 
 
-@get(INVITE_DECLINE, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt=CITIZEN_LINK)
+@get(INVITE_DECLINE, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def invite_declined(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     """"Không tham gia": a polite goodbye; nothing is written (the member stays as the interviewer left it)."""
     inv = await _open_invitation(request, db_session, token, settings)

@@ -25,7 +25,7 @@ from survey.receipts.auth import API_SECURITY, api_key_guard, provide_api_client
 from survey.receipts.schemas import ErrorRead, ReceiptBatch, ReceiptBatchRead, ReceiptCreate, ReceiptRead
 from survey.receipts.tokens import TokenError, TokenExpired
 from survey.settings import Settings
-from survey.web import LANGUAGE_OPT, page
+from survey.web import page
 
 SLIP_SIZES = ("58", "80", "a5")
 _ERRORS = {
@@ -163,7 +163,7 @@ async def qr_image(name: FromPath[str], settings: NamedDependency[Settings]) -> 
     return Response(qr.png(url), media_type="image/png", headers=headers)
 
 
-@get("/slip/{token:str}", tags=["qr"], summary="Printable receipt slip with the QR code (58 mm, 80 mm or A5)", opt={LANGUAGE_OPT: "link"})
+@get("/slip/{token:str}", tags=["qr"], summary="Printable receipt slip with the QR code (58 mm, 80 mm or A5)")
 async def slip(
     request: Request,
     token: FromPath[str],

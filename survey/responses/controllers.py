@@ -24,12 +24,10 @@ from survey.responses.schemas import ApiError, ResponseCreated, ResponseIn
 from survey.responses.services import AlreadyAnswered, store_response
 from survey.responses.validation import AnswerValidationError, FieldError
 from survey.settings import Settings
-from survey.web import LANGUAGE_OPT, current_language, page
+from survey.web import current_language, page
 
 #: Citizen pages: the token in the URL must not leak to other sites, and nothing is cached by proxies.
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-#: a survey opens in Vietnamese unless the citizen chose another language on this survey (no cookie)
-CITIZEN_LINK = {LANGUAGE_OPT: "link"}
 SURVEY_PATHS = ["/r/{token:str}", "/R/{token:str}"]
 THANKS_PATHS = ["/r/{token:str}/cam-on", "/R/{token:str}/cam-on"]
 DECLINE_PATHS = ["/r/{token:str}/khong-tham-gia", "/R/{token:str}/khong-tham-gia"]
@@ -56,7 +54,7 @@ def _survey_page(request: Request, link: ReceiptLink, settings: Settings, values
     return page(request, "citizen/survey.html", ctx, status_code=status)
 
 
-@get(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt=CITIZEN_LINK)
+@get(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
 async def survey_get(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     """Consent notice first; ``?start=1`` (the "Bắt đầu" button, a plain GET form) shows the questionnaire."""
     try:
@@ -70,7 +68,7 @@ async def survey_get(request: Request, token: FromPath[str], db_session: NamedDe
     return _survey_page(request, link, settings)
 
 
-@post(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt=CITIZEN_LINK)
+@post(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
 async def survey_post(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     try:
         link = await pages.open_receipt(db_session, token, settings)
@@ -92,7 +90,7 @@ async def survey_post(request: Request, token: FromPath[str], db_session: NamedD
     return Redirect(path=f"/r/{link.token}/cam-on{_lang_suffix(lang)}", status_code=303)
 
 
-@get(THANKS_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt=CITIZEN_LINK)
+@get(THANKS_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
 async def survey_thanks(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     try:
         link = await pages.open_receipt(db_session, token, settings)
@@ -103,7 +101,7 @@ async def survey_thanks(request: Request, token: FromPath[str], db_session: Name
     return page(request, "citizen/thanks.html")
 
 
-@get(DECLINE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt=CITIZEN_LINK)
+@get(DECLINE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def survey_declined(request: Request, token: FromPath[str], settings: NamedDependency[Settings]) -> Template:
     """"Không tham gia" on the consent page: a polite goodbye; nothing is read or written but the token check."""
     try:

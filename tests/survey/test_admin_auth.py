@@ -82,7 +82,7 @@ def test_create_user_command_stores_an_argon2_hash(monkeypatch, settings, capsys
     from argon2 import PasswordHasher
 
     assert PasswordHasher().verify(stored, PASSWORD)
-    assert [(a, actor) for a, actor, _d in actions] == [("user.create", "cli")]
+    assert [(a, actor) for a, actor, _d in actions] == [("user.create", f"cli:{__import__('getpass').getuser()}")]
     assert PASSWORD not in str(actions[0].details)
     assert "noivu" in capsys.readouterr().out
 
