@@ -281,3 +281,16 @@ async def test_item17_pages_are_compressed_with_their_css_inline(client, db, set
         assert int(r.headers.get("content-length", "0") or 0) <= 14 * 1024
     plain = await client.get(f"/r/{token}?start=1", headers={**HTML, "accept-encoding": "gzip"})
     assert plain.headers["content-encoding"] == "gzip"
+
+
+# --------------------------------------------------------------------------- 3: the read-only pages say so
+
+
+async def test_item3_units_and_procedures_pages_say_they_are_read_only(client, db):
+    await _admin(client, db, "viewer", "xem")
+    for path, command in (("/admin/units", "hailong import-units"), ("/admin/procedures", "hailong import-procedures")):
+        html = (await client.get(path + "?lang=vi", headers=HTML)).text
+        assert 'id="read-only"' in html and "chỉ để xem" in html and f"<code>{command}</code>" in html
+        assert "<form" not in html.split("</header>", 1)[1]  # no edit forms on these pages
+        en = (await client.get(path + "?lang=en", headers=HTML)).text
+        assert "This page is read-only" in en
