@@ -41,7 +41,9 @@ def _route_handlers() -> list:
     from survey.campaigns.controllers import ROUTES as campaign_routes
     from survey.health import ROUTES as health_routes
     from survey.receipts.controllers import ROUTES as receipt_routes
+    from survey.reports.controllers import ROUTES as report_routes
     from survey.responses.controllers import ROUTES as response_routes
+    from survey.results.controllers import ROUTES as results_routes
 
     return [
         *health_routes,
@@ -50,6 +52,8 @@ def _route_handlers() -> list:
         *admin_routes,
         *campaign_routes,
         *kiosk_routes,
+        *results_routes,
+        *report_routes,
         create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
         *_docs_routes(),
     ]

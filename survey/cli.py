@@ -75,7 +75,8 @@ def _load_feature_commands() -> None:
     """Import the modules that register more commands (kept lazy so `hailong --help` is fast)."""
     import importlib
 
-    for module in ("survey.demo", "survey.imports.cli", "survey.admin.cli", "survey.campaigns.cli", "kiosk.cli"):
+    for module in ("survey.demo", "survey.imports.cli", "survey.admin.cli", "survey.campaigns.cli", "kiosk.cli",
+                   "survey.indices.cli"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

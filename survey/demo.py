@@ -32,6 +32,9 @@ DEMO_PASSWORD = "hailong-demo-2026"
 DEMO_ADMIN = "admin"
 DEMO_STATISTICIAN = "thongke"
 DEMO_VIEWER = "xem"
+#: a unit manager (reads only their unit's results) and the unit they manage
+DEMO_UNIT_MANAGER = "hoabinh"
+DEMO_MANAGED_UNIT = "000.01.01.H99"
 DAYS = 91
 PROVINCE = ("000.00.00.H99", "Tỉnh Hài Lòng (demo)", "province")
 
@@ -93,6 +96,10 @@ class DemoInfo:
     admin_login: tuple[str, str] | None = None
     statistician_login: tuple[str, str] | None = None
     viewer_login: tuple[str, str] | None = None
+    #: what the index runs of the demo period are (printed after the counts)
+    index_lines: list[str] = field(default_factory=list)
+    #: results pages to open (dashboard, a unit page, the public page, the report PDF), printed after the logins
+    results_links: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         b = self.base_url
@@ -107,6 +114,7 @@ class DemoInfo:
                 out.append(f"  {c['kiosk_devices']} kiosk devices; {c.get('kiosk_flagged', 0)} flagged kiosk ratings to review at {b}/admin/kiosk/review")
         else:
             out.append("The database already has data: nothing was seeded.")
+        out.extend(self.index_lines)
         out.append(f"  Home page            {b}/")
         if self.slip_token:
             out.append(f"  Receipt slip (QR)    {b}/slip/{self.slip_token}")
@@ -120,6 +128,7 @@ class DemoInfo:
             out.append(f"    statistician: {self.statistician_login[0]} / {self.statistician_login[1]}")
         if self.viewer_login:
             out.append(f"    viewer:       {self.viewer_login[0]} / {self.viewer_login[1]}")
+        out.extend(self.results_links)
         if self.api_key:
             out.append(f"  API key (shown once) {self.api_key}")
             code = self.slip_dossier_code or "<dossier code>"
@@ -227,6 +236,7 @@ async def seed(session: AsyncSession, settings: Settings, actor: str = "demo") -
     await create_user(session, DEMO_ADMIN, DEMO_PASSWORD, "admin", full_name="Quản trị Sở Nội vụ (demo)", actor=actor)
     await create_user(session, DEMO_STATISTICIAN, DEMO_PASSWORD, "statistician", full_name="Cán bộ thống kê (demo)", actor=actor)
     await create_user(session, DEMO_VIEWER, DEMO_PASSWORD, "viewer", full_name="Lãnh đạo Sở (chỉ xem, demo)", actor=actor)
+    await create_user(session, DEMO_UNIT_MANAGER, DEMO_PASSWORD, "unit_manager", full_name="Lãnh đạo Phường Hòa Bình (demo)", unit_code=DEMO_MANAGED_UNIT, actor=actor)
     client, api_key = await create_api_client(session, "Hệ thống thông tin giải quyết TTHC (demo)", unit_id=province.id, commit=False)
     audit.record(session, actor, "api_client.create", "api_client", client.id, name=client.name, key_prefix=client.key_prefix)
     await session.commit()
@@ -322,13 +332,18 @@ async def seed(session: AsyncSession, settings: Settings, actor: str = "demo") -
     for i in range(0, len(rows), 1000):
         await session.execute(insert(Response), rows[i : i + 1000])
     await session.commit()
-    out: dict[str, object] = {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+    result: dict[str, object] = {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
     from survey.cli import _load_feature_commands
 
-    _load_feature_commands()  # registers the other packages' demo steps
+    _load_feature_commands()  # registers the other packages' demo steps (kiosk: its devices, ratings to review)
     for step in DEMO_STEPS:
-        out.update(await step(session, settings, rng, actor) or {})
-    return out
+        result.update(await step(session, settings, rng, actor) or {})
+
+    # ---- indices: a sampling campaign with answers and dispositions, a published sample run, a self-selected run
+    from survey.indices.demo_seed import seed_indices
+
+    result["indices"] = await seed_indices(session, settings, {code: q for code, (_u, _v, q) in unit_info.items()})
+    return result
 
 
 def _row(sub, submitted_at: datetime, check, settings: Settings) -> dict:
@@ -443,6 +458,12 @@ async def ensure_demo_async(settings: Settings, host: str, port: int, actor: str
                 for key, value in result.items():
                     if key not in ("api_key", "receipts", "responses") and isinstance(value, int):
                         info.counts[key] = value
+                ix = result.get("indices") or {}
+                if ix:
+                    info.index_lines = [
+                        f"  Index runs: #{ix['sample_run']} from sampling campaign #{ix['campaign_id']} ({ix['campaign_respondents']} respondents, published), "
+                        f"#{ix['self_selected_run']} from QR/kiosk answers (không phải mẫu xác suất); see: hailong indices show {ix['sample_run']}",
+                    ]
             else:
                 names = set(await session.scalars(select(User.username).where(User.username.in_([DEMO_ADMIN, DEMO_STATISTICIAN]))))
                 demo = await session.scalar(select(Unit.id).where(Unit.code == PROVINCE[0])) is not None
@@ -453,6 +474,9 @@ async def ensure_demo_async(settings: Settings, host: str, port: int, actor: str
                 info.slip_token, info.slip_dossier_code = found
             for name, model in (("units", Unit), ("procedures", Procedure), ("receipts", Receipt), ("responses", Response)):
                 info.counts[name] = await session.scalar(select(func.count()).select_from(model)) or 0
+            from survey.results.services import demo_links
+
+            info.results_links = await demo_links(session, info.base_url, DEMO_MANAGED_UNIT, (DEMO_UNIT_MANAGER, DEMO_PASSWORD) if info.seeded else None)
     finally:
         await engine.dispose()
     return info

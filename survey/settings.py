@@ -116,6 +116,9 @@ class Settings:
     kiosk_identical_seconds: int = 60
     #: Hours a kiosk enrolment code stays valid after an admin creates it.
     kiosk_enrol_code_hours: int = 24
+    #: Index runs: a published cell needs at least this many respondents; below it a unit cell shows the
+    #: Fay-Herriot (small-area) estimate, marked, or is suppressed, never a raw percentage.
+    index_min_n: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -153,6 +156,7 @@ class Settings:
             kiosk_identical_run=_env_int("KIOSK_IDENTICAL_RUN", d.kiosk_identical_run),
             kiosk_identical_seconds=_env_int("KIOSK_IDENTICAL_SECONDS", d.kiosk_identical_seconds),
             kiosk_enrol_code_hours=_env_int("KIOSK_ENROL_CODE_HOURS", d.kiosk_enrol_code_hours),
+            index_min_n=_env_int("INDEX_MIN_N", d.index_min_n),
         )
 
     def signing_keys(self) -> tuple[str, dict[str, bytes]]:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Integer, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.db.models import Procedure, Receipt, Response, Unit
@@ -323,3 +323,432 @@ async def frame_from_csv_rows(session: AsyncSession, rows: Sequence[Any]) -> Fra
 def _chunks(values: Sequence[Any], size: int = 500):
     for i in range(0, len(values), size):
         yield list(values[i : i + size])
+
+
+# --------------------------------------------------------------------------- index runs: respondents as arrays
+
+#: item / option ids that may be spliced into the SQL of the packed columns (questionnaire ids are data)
+_SAFE_ID = __import__("re").compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def _packed_sql(dialect: str, column: str, keys: Sequence[str], kind: str) -> str:
+    """SQL for a text of one character per key, extracted by the database.
+
+    ``kind="answers"``: the digit stored under each key of the JSON object (``0`` when absent);
+    ``kind="choices"``: ``1``/``0`` for whether each key is in the JSON array.  No JSON is parsed in
+    Python: SQLite's ``json_extract`` / PostgreSQL's ``->>`` and ``?`` do it.
+    """
+    if not keys:
+        return "''"
+    parts = []
+    for key in keys:
+        if not _SAFE_ID.match(key):
+            raise ValueError(f"unsafe questionnaire key {key!r}")
+        if kind == "answers":
+            if dialect == "sqlite":
+                parts.append(f"coalesce(json_extract({column}, '$.\"{key}\"'), 0)")
+            else:
+                parts.append(f"coalesce({column} ->> '{key}', '0')")
+        elif dialect == "sqlite":
+            parts.append(f"(instr({column}, '\"{key}\"') > 0)")
+        else:
+            parts.append(f"(CASE WHEN {column} ? '{key}' THEN '1' ELSE '0' END)")
+    return " || ".join(parts)
+
+
+#: response channels, review statuses and receipt channels as the one-digit codes of the packed record
+CHANNEL_CODES = ("", "qr", "kiosk", "campaign", "web", "paper", "expert")
+REVIEW_CODES = ("accepted", "pending", "rejected")
+RECEIPT_CHANNEL_CODES = ("", "direct", "online", "postal")
+#: days per read query (each query returns one packed string for its rows)
+READ_CHUNK_DAYS = 7
+
+
+def _case_sql(column: str, codes: Sequence[str]) -> str:
+    """``CASE column WHEN codes[i] THEN i ... ELSE 0 END`` (one digit: at most 10 codes; "" is skipped)."""
+    if len(codes) > 10:
+        raise ValueError("at most 10 codes fit a one-digit column")
+    whens = []
+    for i, v in enumerate(codes):
+        if v == "":
+            continue
+        if not _SAFE_ID.match(v):
+            raise ValueError(f"unsafe code {v!r}")
+        whens.append(f"WHEN '{v}' THEN {i}")
+    return f"(CASE {column} {' '.join(whens)} ELSE 0 END)" if whens else "0"
+
+
+def _epoch_sql(dialect: str, column: str) -> str:
+    if dialect == "sqlite":
+        return f"CAST(strftime('%s', {column}) AS INTEGER)"
+    return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+
+
+def _int_sql(dialect: str, expr: str, width: int) -> str:
+    if dialect == "sqlite":
+        return f"printf('%0{width}d', {expr})"
+    return f"lpad(CAST({expr} AS TEXT), {width}, '0')"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class IndexResponses:
+    """Respondents of an index run as parallel read-only arrays (no personal data, no comments).
+
+    ``answers[:, j]`` is item ``items[j]``: 1..5, 0 = "Không ý kiến" or not answered; ``overall`` 0..5;
+    ``chosen[:, a]`` whether expectation area ``areas[a]`` was chosen.  Categorical columns are small
+    integer codes: ``channel_codes`` into ``CHANNEL_CODES``, ``review_codes`` into ``REVIEW_CODES``,
+    ``receipt_channel_codes`` into ``RECEIPT_CHANNEL_CODES`` (how the dossier was submitted),
+    ``field_codes`` into ``field_names`` (0 = unknown), ``questionnaire_codes`` into
+    ``questionnaires`` (0 = another questionnaire).  ``day`` is the local calendar day; rows are in
+    response-id order.  For campaign respondents ``member_ids`` names the drawn member (else 0).
+    """
+
+    items: tuple[str, ...]
+    areas: tuple[str, ...]
+    field_names: tuple[str, ...]
+    questionnaires: tuple[str, ...]
+    response_ids: np.ndarray
+    unit_ids: np.ndarray
+    field_codes: np.ndarray
+    channel_codes: np.ndarray
+    review_codes: np.ndarray
+    questionnaire_codes: np.ndarray
+    receipt_channel_codes: np.ndarray
+    device_ids: np.ndarray
+    day: np.ndarray
+    answers: np.ndarray
+    overall: np.ndarray
+    chosen: np.ndarray
+    member_ids: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.response_ids.shape[0])
+
+    def take(self, idx: np.ndarray) -> IndexResponses:
+        """The rows ``idx`` (an index or boolean array), same columns."""
+        cols = {}
+        for name in self.__slots__:
+            v = getattr(self, name)
+            cols[name] = _ro(v[idx]) if isinstance(v, np.ndarray) else v
+        return IndexResponses(**cols)
+
+    def channel_is(self, *names: str) -> np.ndarray:
+        return np.isin(self.channel_codes, [CHANNEL_CODES.index(n) for n in names])
+
+    def review_is(self, name: str) -> np.ndarray:
+        return self.review_codes == REVIEW_CODES.index(name)
+
+    @property
+    def channels(self) -> np.ndarray:
+        return np.array(CHANNEL_CODES, dtype=object)[self.channel_codes]
+
+    @property
+    def receipt_channels(self) -> np.ndarray:
+        return np.array(RECEIPT_CHANNEL_CODES, dtype=object)[self.receipt_channel_codes]
+
+    @property
+    def fields(self) -> np.ndarray:
+        return np.array(self.field_names, dtype=object)[self.field_codes]
+
+    @property
+    def questionnaire_ids(self) -> np.ndarray:
+        return np.array(("", *self.questionnaires), dtype=object)[self.questionnaire_codes]
+
+    def response_id_strings(self) -> list[str]:
+        return [b.decode("ascii").rstrip() for b in self.response_ids.tolist()]
+
+
+def _local_day(epoch: np.ndarray, tz: ZoneInfo, at: date) -> np.ndarray:
+    offset = int(datetime.combine(at, time(12), tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+    return ((epoch + offset) // 86400).astype("datetime64[D]")
+
+
+#: rows per rowid span when SQLite reads the table in storage order
+READ_CHUNK_ROWS = 250_000
+
+
+async def _sqlite_rowid_spans(session: AsyncSession, start: datetime, end: datetime) -> list[tuple[int, int]] | None:
+    """Rowid spans covering the responses table when the period holds over a fifth of it, else None."""
+    from sqlalchemy import bindparam, text
+
+    from survey.db.base import UTCDateTime
+
+    lo, hi = (await session.execute(text("SELECT min(rowid), max(rowid) FROM responses"))).one()
+    if lo is None:
+        return None
+    in_period = await session.scalar(
+        text("SELECT count(*) FROM responses WHERE submitted_at >= :lo AND submitted_at < :hi").bindparams(
+            bindparam("lo", type_=UTCDateTime), bindparam("hi", type_=UTCDateTime)),
+        {"lo": start, "hi": end},
+    )
+    if not in_period or in_period * 5 < (hi - lo + 1):
+        return None
+    return [(a, min(a + READ_CHUNK_ROWS, hi + 1)) for a in range(lo, hi + 1, READ_CHUNK_ROWS)]
+
+
+def _digits(block: np.ndarray) -> np.ndarray:
+    """Integers from a (n, w) block of ASCII digits."""
+    w = block.shape[1]
+    return (block.astype(np.int64) - 48) @ (10 ** np.arange(w - 1, -1, -1, dtype=np.int64))
+
+
+async def load_index_responses(
+    session: AsyncSession,
+    *,
+    period_start: date,
+    period_end: date,
+    items: Sequence[str],
+    areas: Sequence[str],
+    channels: Sequence[str],
+    questionnaires: Sequence[str],
+    timezone: str,
+    campaign_id: int | None = None,
+) -> IndexResponses:
+    """Responses submitted in the period (local days, inclusive) on ``channels``, as arrays.
+
+    The database does all per-row work: it extracts the items and expectations from the JSON
+    (``json_extract`` / ``->>``), codes the categories, formats every response as one fixed-width
+    record and concatenates the records of a week into one string (``group_concat`` / ``string_agg``).
+    Python then decodes each string with numpy in one step: no JSON and no row is handled in a Python
+    loop (see benchmarks/bench_indices.py for the three strategies measured).  With ``campaign_id``
+    only that campaign's respondents are read (joined to their drawn member).  Every review status is
+    returned: the run counts what each exclusion rule removes.
+    """
+    from sqlalchemy import bindparam, text
+
+    from survey.db.base import UTCDateTime
+
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    tz = ZoneInfo(timezone)
+    k, na = len(items), len(areas)
+    for ch in channels:
+        if ch not in CHANNEL_CODES:
+            raise ValueError(f"unknown channel {ch!r}")
+    if len(questionnaires) > 9:
+        raise ValueError("at most 9 compatible questionnaires")
+    rchan_col = "m.channel" if campaign_id is not None else "rc.channel"
+    fields_sql = [
+        "rpad(r.id, 36)" if dialect != "sqlite" else "printf('%-36.36s', r.id)",
+        _int_sql(dialect, "r.unit_id", 10),
+        _int_sql(dialect, "coalesce(r.procedure_id, rc.procedure_id, 0)", 10),
+        _int_sql(dialect, "coalesce(r.device_id, 0)", 10),
+        _int_sql(dialect, _epoch_sql(dialect, "r.submitted_at"), 12),
+        _int_sql(dialect, _case_sql("r.channel", CHANNEL_CODES), 1),
+        _int_sql(dialect, _case_sql("r.review_status", REVIEW_CODES), 1),
+        _int_sql(dialect, _case_sql("r.questionnaire_id", ["", *questionnaires]), 1),
+        _int_sql(dialect, _case_sql(rchan_col, RECEIPT_CHANNEL_CODES), 1),
+        f"({_packed_sql(dialect, 'r.answers', items, 'answers')})" if k else "''",
+        _int_sql(dialect, "coalesce(r.overall, 0)", 1),
+        f"({_packed_sql(dialect, 'r.expectations', areas, 'choices')})" if na else "''",
+        _int_sql(dialect, "m.id", 10) if campaign_id is not None else "''",
+    ]
+    record = " || ".join(fields_sql)
+    width = 36 + 10 + 10 + 10 + 12 + 4 + k + 1 + na + (10 if campaign_id is not None else 0)
+    agg = "group_concat(rec, '')" if dialect == "sqlite" else "string_agg(rec, '')"
+    joins = "LEFT OUTER JOIN receipts rc ON rc.id = r.receipt_id"
+    where = "r.submitted_at >= :lo AND r.submitted_at < :hi AND r.channel IN :channels"
+    if campaign_id is not None:
+        joins += " JOIN campaign_members m ON m.response_id = r.id AND m.campaign_id = :campaign_id"
+    sql = f"SELECT {agg}, count(*) FROM (SELECT {record} AS rec FROM responses r {joins} WHERE {where}) packed"
+    stmt = text(sql).bindparams(
+        bindparam("lo", type_=UTCDateTime), bindparam("hi", type_=UTCDateTime), bindparam("channels", expanding=True),
+        *([bindparam("campaign_id")] if campaign_id is not None else []),
+    )
+    start, end = _period_bounds(FrameFilter(period_from=period_start, period_to=period_end, timezone=timezone))
+    assert start is not None and end is not None
+    chunks: list[str] = []
+    n = 0
+    base = {"channels": list(channels), **({"campaign_id": campaign_id} if campaign_id is not None else {})}
+    spans = await _sqlite_rowid_spans(session, start, end) if dialect == "sqlite" and campaign_id is None else None
+    if spans is not None:
+        # most of the table is in the period: read it in rowid order (sequential pages), not through the
+        # submitted_at index (random pages); the period is still a condition on every row
+        seq = text(sql.replace("FROM responses r ", "FROM responses r NOT INDEXED ", 1).replace(
+            "WHERE r.submitted_at", "WHERE r.rowid >= :rlo AND r.rowid < :rhi AND r.submitted_at", 1)).bindparams(
+            bindparam("lo", type_=UTCDateTime), bindparam("hi", type_=UTCDateTime), bindparam("channels", expanding=True))
+        for rlo, rhi in spans:
+            blob, count = (await session.execute(seq, {**base, "lo": start, "hi": end, "rlo": rlo, "rhi": rhi})).one()
+            if count:
+                chunks.append(blob)
+                n += int(count)
+    else:
+        lo = start
+        while lo < end:
+            hi = min(end, lo + timedelta(days=READ_CHUNK_DAYS))
+            blob, count = (await session.execute(stmt, {**base, "lo": lo, "hi": hi})).one()
+            if count:
+                chunks.append(blob)
+                n += int(count)
+            lo = hi
+    raw = "".join(chunks).encode("ascii", errors="replace")
+    if len(raw) != n * width:  # a value outside its width (an answer > 9, an id longer than 36)
+        raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
+    rec = np.frombuffer(raw, dtype=np.uint8).reshape(n, width) if n else np.zeros((0, width), dtype=np.uint8)
+    ids = np.ascontiguousarray(rec[:, :36]).view("S36").ravel()
+    order = np.argsort(ids, kind="stable")
+    rec, ids = rec[order], ids[order]
+    c = 36
+    unit = _digits(rec[:, c : c + 10]); c += 10  # noqa: E702
+    proc = _digits(rec[:, c : c + 10]); c += 10  # noqa: E702
+    device = _digits(rec[:, c : c + 10]); c += 10  # noqa: E702
+    epoch = _digits(rec[:, c : c + 12]); c += 12  # noqa: E702
+    codes = rec[:, c : c + 4].astype(np.int64) - 48; c += 4  # noqa: E702
+    answers = (rec[:, c : c + k] - 48).astype(np.uint8); c += k  # noqa: E702
+    overall = rec[:, c].astype(np.int64) - 48; c += 1  # noqa: E702
+    chosen = rec[:, c : c + na] == ord("1"); c += na  # noqa: E702
+    member = _digits(rec[:, c : c + 10]) if campaign_id is not None else np.zeros(n, np.int64)
+    if ((rec[:, 36:] < 48) | (rec[:, 36:] > 57)).any():
+        raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
+    procs = (await session.execute(select(Procedure.id, Procedure.field))).all()
+    field_names = tuple(["", *sorted({f for _i, f in procs if f})])
+    lookup = np.zeros(max([i for i, _f in procs] + [int(proc.max()) if n else 0]) + 1, dtype=np.int64)
+    for pid, f in procs:
+        lookup[pid] = field_names.index(f) if f else 0
+    return IndexResponses(
+        items=tuple(items), areas=tuple(areas), field_names=field_names, questionnaires=tuple(questionnaires),
+        response_ids=_ro(ids), unit_ids=_ro(unit), field_codes=_ro(lookup[proc]), channel_codes=_ro(codes[:, 0]),
+        review_codes=_ro(codes[:, 1]), questionnaire_codes=_ro(codes[:, 2]), receipt_channel_codes=_ro(codes[:, 3]),
+        device_ids=_ro(device), day=_ro(_local_day(epoch, tz, period_start)), answers=_ro(answers), overall=_ro(overall),
+        chosen=_ro(chosen), member_ids=_ro(member),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CampaignMembers:
+    """Every fielded member of a campaign (main sample, plus reserves that were used) as arrays."""
+
+    member_ids: np.ndarray
+    probs: np.ndarray
+    strata: np.ndarray
+    status: np.ndarray
+    unit_codes: np.ndarray
+    fields: np.ndarray
+    is_reserve: np.ndarray
+    response_ids: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.member_ids.shape[0])
+
+
+async def load_campaign_members(session: AsyncSession, campaign_id: int) -> CampaignMembers:
+    """Members of the main sample and reserves whose disposition is no longer pending, in member order."""
+    from sqlalchemy import or_
+
+    from survey.db.models import CampaignMember as M
+
+    rows = (
+        await session.execute(
+            select(M.id, M.inclusion_prob, M.stratum, M.status, M.unit_code, M.field, M.is_reserve, M.response_id)
+            .where(M.campaign_id == campaign_id, or_(M.is_reserve.is_(False), M.status != "pending"))
+            .order_by(M.member_no)
+        )
+    ).all()
+    c = list(zip(*rows, strict=True)) if rows else [()] * 8
+    return CampaignMembers(
+        member_ids=_ro(c[0], np.int64), probs=_ro(c[1], float), strata=_ro(c[2], object), status=_ro(c[3], object),
+        unit_codes=_ro(c[4], object), fields=_ro(c[5], object), is_reserve=_ro(c[6], bool),
+        response_ids=_ro([r or "" for r in c[7]], object),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReceiptCounts:
+    """Receipts received in a period, counted per (unit, field) by the database: raking margins and the
+    QĐ 766 administrative rate need no more than these counts."""
+
+    unit_ids: np.ndarray
+    fields: np.ndarray
+    dossiers: np.ndarray
+    #: returned on a later local day than the appointment date
+    overdue: np.ndarray
+    #: rated "không hài lòng" (an overall rating in ``dissatisfied``) on any channel
+    dissatisfied: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.unit_ids.shape[0])
+
+    @property
+    def total(self) -> int:
+        return int(self.dossiers.sum())
+
+
+def _local_date_sql(dialect: str, column: str, timezone: str, offset_seconds: int) -> str:
+    if dialect == "sqlite":  # SQLite has no time zones: the zone's offset in the period (Việt Nam has no DST)
+        return f"date({column}, '{offset_seconds:+d} seconds')"
+    if not _SAFE_TZ.match(timezone):
+        raise ValueError(f"unsafe time zone name {timezone!r}")
+    return f"CAST(({column} AT TIME ZONE '{timezone}') AS DATE)"
+
+
+_SAFE_TZ = __import__("re").compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
+
+
+async def load_receipt_counts(
+    session: AsyncSession, *, period_start: date, period_end: date, timezone: str, dissatisfied: Sequence[int] = (1, 2)
+) -> ReceiptCounts:
+    """Receipts received in the period, grouped by (unit, field): dossiers, overdue, rated dissatisfied.
+
+    Ratings are linked through ``responses.receipt_id`` (QR, receipt-bound kiosk; accepted only) and
+    through campaign members' receipts.  One aggregate query: no receipt row reaches Python.
+    """
+    from sqlalchemy import bindparam, exists, literal_column, or_
+
+    from survey.db.base import UTCDateTime
+    from survey.db.models import CampaignMember
+
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    tz = ZoneInfo(timezone)
+    offset = int(datetime.combine(period_start, time(12), tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+    start, end = _period_bounds(FrameFilter(period_from=period_start, period_to=period_end, timezone=timezone))
+    bad = [int(v) for v in dissatisfied]
+    r2 = Response.__table__.alias("r2")
+    rated_bad = or_(
+        exists().where(Response.receipt_id == Receipt.id, Response.overall.in_(bad), Response.review_status == "accepted"),
+        exists().where(CampaignMember.receipt_id == Receipt.id, CampaignMember.response_id == r2.c.id, r2.c.overall.in_(bad)),
+    )
+    late = literal_column(
+        f"CASE WHEN receipts.returned_at IS NOT NULL AND receipts.appointment_at IS NOT NULL AND "
+        f"{_local_date_sql(dialect, 'receipts.returned_at', timezone, offset)} > {_local_date_sql(dialect, 'receipts.appointment_at', timezone, offset)} "
+        f"THEN 1 ELSE 0 END"
+    )
+    fld = func.coalesce(Procedure.field, "")
+    stmt = (
+        select(Receipt.unit_id, fld, func.count(), func.sum(late), func.sum(func.cast(rated_bad, Integer)))
+        .outerjoin(Procedure, Procedure.id == Receipt.procedure_id)
+        .where(
+            Receipt.received_at >= bindparam("start", start, type_=UTCDateTime),
+            Receipt.received_at < bindparam("end", end, type_=UTCDateTime),
+        )
+        .group_by(Receipt.unit_id, fld)
+        .order_by(Receipt.unit_id, fld)
+    )
+    rows = (await session.execute(stmt)).all()
+    c = list(zip(*rows, strict=True)) if rows else [()] * 5
+    return ReceiptCounts(
+        unit_ids=_ro(c[0], np.int64), fields=_ro(c[1], object), dossiers=_ro(c[2], np.int64),
+        overdue=_ro([int(v or 0) for v in c[3]], np.int64), dissatisfied=_ro([int(v or 0) for v in c[4]], np.int64),
+    )
+
+
+async def load_units(session: AsyncSession) -> list[tuple[int, str, str, str, int | None]]:
+    """(id, code, name, kind, parent_id) of every unit, by code."""
+    return [tuple(r) for r in (await session.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.parent_id).order_by(Unit.code))).all()]
+
+
+# --------------------------------------------------------------------------- change between two stored periods
+
+
+def change_between(before: Any, after: Any, level: float = 0.95) -> dict[str, Any] | None:
+    """The change ``after - before`` of two stored cells of independent samples (two periods), with its interval.
+
+    ``analysis.difference_independent`` (se = sqrt(se1² + se2²), Welch-Satterthwaite df when both df are known).
+    Returns {"estimate", "low", "high", "significant", "p_value"}, or None when an estimate or standard error is missing.
+    """
+    import analysis as an
+
+    if before is None or after is None or before.se is None or after.se is None or before.estimate is None or after.estimate is None:
+        return None
+    est = an.difference_independent(after.estimate, after.se, before.estimate, before.se, after.df or None, before.df or None)
+    low, high = (float(x) for x in est.confint(level))
+    p = getattr(est, "p_value", None)
+    return {"estimate": float(est.estimate), "low": low, "high": high, "significant": bool(low > 0 or high < 0), "p_value": None if p is None else float(p)}

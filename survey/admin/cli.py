@@ -1,4 +1,4 @@
-"""``hailong create-user``: create a staff account (admin of Sở Nội vụ, statistician or viewer)."""
+"""``hailong create-user``: create a staff account (admin of Sở Nội vụ, statistician, viewer or unit manager)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from survey.settings import Settings
 
 def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("username")
-    p.add_argument("--role", choices=ROLES, default="viewer", help="admin (Sở Nội vụ), statistician or viewer")
+    p.add_argument("--role", choices=ROLES, default="viewer", help="admin (Sở Nội vụ), statistician, viewer or unit_manager")
+    p.add_argument("--unit", default=None, metavar="CODE", help="unit_manager only: code of the unit they manage (they see it and the units below it)")
     p.add_argument("--full-name", default="", help="the person's name, shown on the admin pages")
     p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of standard input")
 
@@ -51,7 +52,7 @@ def create_user_command(args: argparse.Namespace, settings: Settings) -> int:
         engine = make_engine(settings.database_url)
         try:
             async with make_sessionmaker(engine)() as session:
-                user = await users.create_user(session, args.username, password, args.role, full_name=args.full_name, actor=audit.cli_actor())
+                user = await users.create_user(session, args.username, password, args.role, full_name=args.full_name, unit_code=args.unit, actor=audit.cli_actor())
                 print(f"created {user.role} “{user.username}” (id {user.id})")
                 return 0
         except (users.InvalidUser, users.WeakPassword) as exc:

@@ -104,6 +104,8 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession], set
         return admin_page(request, "admin/login.html", {"next": nxt, "errors": errors, "username": username}, status_code=400)
     request.clear_session()  # a fresh session at every sign-in
     request.set_session({"user_id": signed_in.user_id, "username": signed_in.username, "role": signed_in.role})
+    if signed_in.role == "unit_manager" and nxt == "/admin":
+        nxt = "/admin/ket-qua"  # a unit manager's only pages: their unit's results
     return Redirect(nxt, status_code=303)
 
 
@@ -232,18 +234,22 @@ async def revoke_api_client(request: Request, db_session: NamedDependency[AsyncS
 
 @get("/users", name="admin:users", guards=[requires_role("admin")])
 async def user_list(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
-    return admin_page(request, "admin/users.html", {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": [], "form": {}})
+    ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": [], "form": {}, "units": await services.manager_unit_choices(db_session)}
+    return admin_page(request, "admin/users.html", ctx)
 
 
 #: the roles offered by the form (their labels come from survey/labels.py)
-ROLE_CHOICES = [{"id": r} for r in ("admin", "statistician", "viewer")]
+ROLE_CHOICES = [{"id": r} for r in ("admin", "statistician", "viewer", "unit_manager")]
 
 
 @post("/users", name="admin:users-create", guards=[requires_role("admin")], status_code=303)
 async def user_create(request: Request, db_session: NamedDependency[AsyncSession]) -> Template | Redirect:
     form = await _form(request)
     try:
-        await users.create_user(db_session, form.get("username", ""), form.get("password", ""), form.get("role", ""), full_name=form.get("full_name", "").strip()[:255], actor=_actor(request))
+        await users.create_user(
+            db_session, form.get("username", ""), form.get("password", ""), form.get("role", ""),
+            full_name=form.get("full_name", "").strip()[:255], unit_code=form.get("unit_code") or None, actor=_actor(request),
+        )
     except users.WeakPassword as exc:
         errors = [{"field": "password", "message_vi": exc.message_vi, "message_en": exc.message_en}]
     except users.InvalidUser as exc:
@@ -251,7 +257,7 @@ async def user_create(request: Request, db_session: NamedDependency[AsyncSession
     else:
         return Redirect("/admin/users", status_code=303)
     form.pop("password", None)
-    ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": errors, "form": form}
+    ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": errors, "form": form, "units": await services.manager_unit_choices(db_session)}
     return admin_page(request, "admin/users.html", ctx, status_code=400)
 
 

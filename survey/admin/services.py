@@ -194,6 +194,14 @@ async def api_clients(session: AsyncSession) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+async def manager_unit_choices(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every unit a unit manager may be given (the province too: its manager reads every unit)."""
+    from survey.i18n import vi_sort_key
+
+    rows = (await session.execute(select(Unit.code, Unit.name, Unit.kind))).all()
+    return [{"code": r.code, "name": r.name, "kind": r.kind, "kind_label": KIND_LABELS.get(r.kind, r.kind)} for r in sorted(rows, key=lambda r: vi_sort_key(r.name))]
+
+
 async def unit_choices(session: AsyncSession) -> list[dict[str, Any]]:
     """Every unit, the province included, in Vietnamese alphabetical order of the name (Đ after D)."""
     from survey.i18n import vi_sort_key

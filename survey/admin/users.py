@@ -1,6 +1,7 @@
 """Staff accounts: argon2 password hashes, roles, sign-in with throttling.
 
-Roles (``survey.db.models.accounts.ROLES``): ``admin`` (Sở Nội vụ), ``statistician``, ``viewer``.
+Roles (``survey.db.models.accounts.ROLES``): ``admin`` (Sở Nội vụ), ``statistician``, ``viewer``, and
+``unit_manager`` (a unit head, tied to ``users.unit_id``: reads the results of that unit and the units below it).
 Sign-in attempts are kept in ``login_attempts`` under the username and a keyed hash of the client
 address (never the address itself); too many recent failures for either refuses sign-in, even with
 the right password, until the window has passed.  Other guessable secrets (kiosk enrolment codes)
@@ -84,8 +85,13 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-async def create_user(session: AsyncSession, username: str, password: str, role: str, *, full_name: str = "", actor: str = "cli") -> User:
-    """Create a staff account (audited, committed). Raises WeakPassword or InvalidUser."""
+async def create_user(
+    session: AsyncSession, username: str, password: str, role: str, *, full_name: str = "", unit_code: str | None = None, actor: str = "cli"
+) -> User:
+    """Create a staff account (audited, committed). Raises WeakPassword or InvalidUser.
+
+    A ``unit_manager`` needs ``unit_code`` (the unit they manage); other roles take none.
+    """
     name = normalise_username(username)
     if not name or len(name) > USERNAME_MAX or not all(c.isalnum() or c in "._-" for c in name):
         raise InvalidUser(
@@ -94,19 +100,38 @@ async def create_user(session: AsyncSession, username: str, password: str, role:
         )
     if role not in ROLES:
         raise InvalidUser(f"Vai trò phải là một trong {', '.join(ROLES)}.", f"The role must be one of {', '.join(ROLES)}.", "role")
+    unit_id = await _manager_unit(session, role, unit_code)
     check_password_strength(password)
     if await session.scalar(select(User.id).where(User.username == name)) is not None:
         raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại.", f"The username “{name}” is taken.")
-    user = User(username=name, full_name=full_name, password_hash=hash_password(password), role=role, active=True)
+    user = User(username=name, full_name=full_name, password_hash=hash_password(password), role=role, active=True, unit_id=unit_id)
     session.add(user)
     try:
         await session.flush()
-        audit.record(session, actor, "user.create", "user", user.id, username=name, role=role)
+        extra = {"unit_code": unit_code.strip()} if unit_id is not None and unit_code else {}
+        audit.record(session, actor, "user.create", "user", user.id, username=name, role=role, **extra)
         await session.commit()
     except IntegrityError:
         await session.rollback()
         raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại.", f"The username “{name}” is taken.") from None
     return user
+
+
+async def _manager_unit(session: AsyncSession, role: str, unit_code: str | None) -> int | None:
+    """The unit id of a unit manager's unit; InvalidUser naming ``unit`` when it is missing or unknown."""
+    from survey.db.models import Unit
+
+    code = (unit_code or "").strip()
+    if role != "unit_manager":
+        if code:
+            raise InvalidUser("Chỉ tài khoản quản lý đơn vị mới gắn với một đơn vị.", "Only a unit manager account has a unit.", "unit_code")
+        return None
+    if not code:
+        raise InvalidUser("Tài khoản quản lý đơn vị cần chọn đơn vị.", "A unit manager account needs its unit.", "unit_code")
+    unit_id = await session.scalar(select(Unit.id).where(Unit.code == code))
+    if unit_id is None:
+        raise InvalidUser(f"Không có đơn vị mã “{code}”.", f"No unit with code “{code}”.", "unit_code")
+    return unit_id
 
 
 def client_key(settings: Settings, address: str | None) -> str:
@@ -174,5 +199,11 @@ async def sign_in(session: AsyncSession, settings: Settings, username: str, pass
 
 
 async def list_users(session: AsyncSession) -> list[dict]:
-    rows = await session.execute(select(User.id, User.username, User.full_name, User.role, User.active, User.created_at, User.last_login_at).order_by(User.username))
+    from survey.db.models import Unit
+
+    rows = await session.execute(
+        select(User.id, User.username, User.full_name, User.role, User.active, User.created_at, User.last_login_at, Unit.name.label("unit_name"))
+        .outerjoin(Unit, Unit.id == User.unit_id)
+        .order_by(User.username)
+    )
     return [dict(r._mapping) for r in rows]

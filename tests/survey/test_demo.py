@@ -45,7 +45,7 @@ async def test_demo_seeds_an_empty_database_once(settings, db, client):
     assert all(r.receipt_id is not None for r in rows if r.channel == "qr")
     short, kiosk = registry.get("sipas-short", 1), registry.get("kiosk", 1)
     for r in rows[:: max(1, len(rows) // 300)]:
-        q = short if r.questionnaire_id == "sipas-short" else kiosk
+        q = {"sipas-short": short, "kiosk": kiosk}.get(r.questionnaire_id) or registry.get(r.questionnaire_id, 1)  # campaign: sipas-full
         assert validate_answers(q, r.answers, r.overall, r.expectations, None, 1000) == []
     qr = [r for r in rows if r.channel == "qr"]
     assert any(0 in r.answers.values() for r in qr)  # some "Không ý kiến"
@@ -70,7 +70,7 @@ async def test_demo_seeds_an_empty_database_once(settings, db, client):
     assert (await client.get(f"/slip/{info.slip_token}", headers=HTML)).status_code == 200
 
     assert await _count(db, ApiClient) == 1
-    assert set(await db.scalars(select(User.role))) == {"admin", "statistician", "viewer"}
+    assert set(await db.scalars(select(User.role))) == {"admin", "statistician", "viewer", "unit_manager"}
     r = await login(client, DEMO_ADMIN, DEMO_PASSWORD)
     assert r.status_code == 303
     assert (await client.get("/admin", headers=HTML)).status_code == 200
@@ -78,8 +78,20 @@ async def test_demo_seeds_an_empty_database_once(settings, db, client):
     again = await ensure_demo_async(settings, "127.0.0.1", 8123)
     assert not again.seeded and again.api_key is None and again.slip_token
     assert await _count(db, Receipt) == n_receipts and await _count(db, Response) == n_responses
-    assert await _count(db, User) == 3 and await _count(db, ApiClient) == 1
+    assert await _count(db, User) == 4 and await _count(db, ApiClient) == 1
     assert "/admin/login" in "\n".join(again.lines())
+    # the results pages are among the printed URLs, and the demo unit manager sees their unit only
+    printed = "\n".join(info.lines())
+    for url in ("/admin/ket-qua", "/admin/ket-qua/don-vi/", "/cong-khai", "hoabinh"):
+        assert url in printed, url
+    from survey.demo import DEMO_MANAGED_UNIT, DEMO_UNIT_MANAGER
+
+    await client.post("/admin/logout", headers=HTML)
+    client.cookies.clear()
+    r = await login(client, DEMO_UNIT_MANAGER, DEMO_PASSWORD)
+    assert r.status_code == 303
+    assert (await client.get(f"/admin/ket-qua/don-vi/{DEMO_MANAGED_UNIT}", headers=HTML)).status_code == 200
+    assert (await client.get("/admin/ket-qua/don-vi/000.00.01.H99", headers=HTML)).status_code == 403
 
 
 async def test_demo_leaves_a_database_with_data_alone(settings, db):

@@ -4,6 +4,7 @@ from survey.db.base import Base
 from survey.db.models.accounts import ApiClient, LoginAttempt, User
 from survey.db.models.audit import AuditLog
 from survey.db.models.campaigns import CampaignMember, SamplingCampaign
+from survey.db.models.indices import IndexCell, IndexRun
 from survey.db.models.questionnaires import QuestionnaireVersion
 from survey.db.models.receipts import Receipt
 from survey.db.models.responses import Response
@@ -14,6 +15,8 @@ __all__ = [
     "AuditLog",
     "Base",
     "CampaignMember",
+    "IndexCell",
+    "IndexRun",
     "LoginAttempt",
     "Procedure",
     "QuestionnaireVersion",
