@@ -84,6 +84,10 @@ LABELS: dict[str, dict[str, str]] = {
         "kiosk.device.revoke": N_("Thu hồi thiết bị kiosk"),
         "kiosk.review.accept": N_("Chấp nhận đánh giá kiosk"),
         "kiosk.review.reject": N_("Loại đánh giá kiosk"),
+        "indices.run": N_("Tính chỉ số"),
+        "indices.publish": N_("Công bố chỉ số"),
+        "export.opendata": N_("Xuất dữ liệu mở"),
+        "export.microdata": N_("Xuất dữ liệu vi mô"),
     },
     "target_type": {
         "user": N_("Tài khoản"),
@@ -96,6 +100,7 @@ LABELS: dict[str, dict[str, str]] = {
         "kiosk": N_("Kiosk"),
         "kiosk_device": N_("Thiết bị kiosk"),
         "kiosk_enrolment_code": N_("Mã đăng ký kiosk"),
+        "index_run": N_("Lượt tính chỉ số"),
     },
     #: keys of audit-entry details
     "detail": {
@@ -132,6 +137,19 @@ LABELS: dict[str, dict[str, str]] = {
         "reserve": N_("Dự phòng"),
         "devices": N_("Thiết bị"),
         "responses": N_("Phiếu trả lời"),
+        "source": N_("Nguồn số liệu"),
+        "period": N_("Kỳ"),
+        "campaign_id": N_("Đợt khảo sát"),
+        "inputs_hash": N_("Mã băm dữ liệu vào"),
+        "methodology_version": N_("Phiên bản phương pháp"),
+        "format": N_("Định dạng"),
+        "methodology": N_("Phương pháp"),
+        "n_respondents": N_("Số người trả lời"),
+        "cells": N_("Số ô kết quả"),
+    },
+    "index_source": {
+        "sample": N_("Mẫu xác suất"),
+        "self_selected": N_("Tự nguyện qua QR/kiosk — không phải mẫu xác suất"),
     },
     #: AAPOR final dispositions of a sample member
     "member_status": {

@@ -146,6 +146,7 @@ DETAIL_KINDS = {
     "strata": "labels:strata", "flags": "labels:kiosk_rule", "unit_id": "unit",
     "name": "data", "counter": "data", "username": "code", "key_prefix": "code", "file": "code",
     "first": "date", "last": "date",
+    "source": "label:index_source", "inputs_hash": "code", "methodology_version": "code", "format": "code", "period": "code", "methodology": "code",
 }
 
 
@@ -159,6 +160,8 @@ def _shown_details(details: dict[str, Any], unit_names: dict[int, str]) -> list[
         kind = DETAIL_KINDS.get(key) or ("number" if isinstance(value, int | float) and not isinstance(value, bool) else "text")
         if kind == "unit":
             value, kind = (unit_names.get(int(value), f"#{value}"), "data") if value is not None else ("–", "text")
+        elif value is None:
+            value, kind = "–", "text"
         elif kind == "date":
             try:
                 value = date.fromisoformat(str(value))
