@@ -291,7 +291,7 @@ async def create_code(request: Request, db_session: NamedDependency[AsyncSession
         unit_id = int(form.get("unit_id") or 0)
         idle = int(form.get("idle_seconds") or settings.kiosk_idle_seconds)
     except ValueError:
-        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": "idle_seconds", "message": "Vui lòng nhập một số."}])
+        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": "idle_seconds", "message_vi": "Vui lòng nhập một số.", "message_en": "Enter a number."}])
         return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=400)
     try:
         new = await services.create_enrolment_code(
@@ -300,7 +300,9 @@ async def create_code(request: Request, db_session: NamedDependency[AsyncSession
         )
     except services.KioskError as exc:
         await db_session.rollback()
-        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": exc.field, "message": exc.message_vi}])
+        problems = getattr(exc, "errors", None) or [exc]
+        errors = [{"field": e.field, "message_vi": e.message_vi, "message_en": e.message_en} for e in problems]
+        ctx = await _codes_context(db_session, settings, form=form, errors=errors)
         return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=400)
     ctx = await _codes_context(db_session, settings, new_code={"code": new.code, "expires_at": new.expires_at})
     return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=201)

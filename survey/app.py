@@ -65,13 +65,33 @@ def _route_handlers() -> list:
         *results_routes,
         *report_routes,
         create_static_files_router(path="/static", directories=[STATIC_DIR], name="static", opt={"access": "public"}),
+        *_docs_routes(),
     ]
+
+
+def _docs_routes() -> list:
+    from survey.apidocs import assets_router
+
+    return [assets_router()]
+
+
+def _compression():
+    """brotli for browsers that accept it, else gzip; small bodies (< 500 bytes) go as they are."""
+    from litestar.config.compression import CompressionConfig
+
+    return CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=500, brotli_quality=5)
 
 
 def _openapi_components():
     from survey.receipts.auth import OPENAPI_COMPONENTS  # API-key security schemes
 
     return OPENAPI_COMPONENTS
+
+
+def _openapi_render_plugins() -> list:
+    from survey.apidocs import OfflineSwaggerPlugin
+
+    return [OfflineSwaggerPlugin(path="/")]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -114,7 +134,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Receipts from one-stop-shop systems, survey responses, kiosk ingest.",
             path="/schema",
             components=[_openapi_components()],
+            render_plugins=_openapi_render_plugins(),
         ),
+        compression_config=_compression(),
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,  # survey/inputs.py: control characters, JSON depth and shape, content type
         request_max_body_size=settings.max_body_bytes,

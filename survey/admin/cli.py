@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import sys
 
+from survey import audit
 from survey.cli import command
 from survey.db.models.accounts import ROLES
 from survey.settings import Settings
@@ -51,7 +52,7 @@ def create_user_command(args: argparse.Namespace, settings: Settings) -> int:
         engine = make_engine(settings.database_url)
         try:
             async with make_sessionmaker(engine)() as session:
-                user = await users.create_user(session, args.username, password, args.role, full_name=args.full_name, unit_code=args.unit, actor="cli")
+                user = await users.create_user(session, args.username, password, args.role, full_name=args.full_name, unit_code=args.unit, actor=audit.cli_actor())
                 print(f"created {user.role} “{user.username}” (id {user.id})")
                 return 0
         except (users.InvalidUser, users.WeakPassword) as exc:

@@ -144,10 +144,36 @@ async def procedures(request: Request, db_session: NamedDependency[AsyncSession]
     return admin_page(request, "admin/procedures.html", {"fields": await services.procedures_by_field(db_session)})
 
 
+def _receipt_search(request: Request, settings: Settings) -> tuple[services.ReceiptSearch, dict[str, str], list[dict[str, str]]]:
+    """The receipts list's search form (GET): values to re-show, and an error per bad field."""
+    from datetime import date
+    from urllib.parse import urlencode
+
+    q = request.query_params
+    values = {k: (q.get(k) or "").strip() for k in ("code", "unit", "from", "to")}
+    errors = []
+    days = {}
+    for key, vi, en in (("from", "Từ ngày", "From date"), ("to", "Đến ngày", "To date")):
+        try:
+            days[key] = date.fromisoformat(values[key]) if values[key] else None
+        except ValueError:
+            days[key] = None
+            errors.append({"field": key, "message_vi": f"{vi} không phải ngày hợp lệ (YYYY-MM-DD).", "message_en": f"{en} is not a valid date (YYYY-MM-DD)."})
+    unit_id = int(values["unit"]) if values["unit"].isdigit() else None
+    if values["unit"] and unit_id is None:
+        errors.append({"field": "unit", "message_vi": "Đơn vị không hợp lệ.", "message_en": "Unknown unit."})
+    search = services.ReceiptSearch(code=values["code"][:64], unit_id=unit_id, date_from=days["from"], date_to=days["to"], timezone=settings.timezone)
+    kept = {k: v for k, v in values.items() if v}
+    values["query"] = urlencode(kept) + "&" if kept else ""
+    return search, values, errors
+
+
 @get("/receipts", name="admin:receipts", guards=[requires_role("viewer")], opt={"access": "viewer"})
-async def receipts(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
-    result = await services.receipts_page(db_session, services.page_number(request.query_params.get("page")))
-    return admin_page(request, "admin/receipts.html", {"result": result.as_dict()})
+async def receipts(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
+    search, values, errors = _receipt_search(request, settings)
+    result = await services.receipts_page(db_session, services.page_number(request.query_params.get("page")), search=search)
+    ctx = {"result": result.as_dict(), "search": values, "errors": errors, "units": await services.unit_choices(db_session), "pager_query": values["query"]}
+    return admin_page(request, "admin/receipts.html", ctx, status_code=400 if errors else 200)
 
 
 @get("/audit", name="admin:audit", guards=[requires_role("admin")], opt={"access": "admin"})
@@ -219,12 +245,8 @@ async def user_list(request: Request, db_session: NamedDependency[AsyncSession])
     return admin_page(request, "admin/users.html", ctx)
 
 
-ROLE_CHOICES = [
-    {"id": "admin", "label": "Quản trị (Sở Nội vụ)"},
-    {"id": "statistician", "label": "Thống kê"},
-    {"id": "viewer", "label": "Chỉ xem"},
-    {"id": "unit_manager", "label": "Quản lý đơn vị (xem kết quả của đơn vị mình)"},
-]
+#: the roles offered by the form (their labels come from survey/labels.py)
+ROLE_CHOICES = [{"id": r} for r in ("admin", "statistician", "viewer", "unit_manager")]
 
 
 @post("/users", name="admin:users-create", guards=[requires_role("admin")], opt={"access": "admin"}, status_code=303)
@@ -236,9 +258,9 @@ async def user_create(request: Request, db_session: NamedDependency[AsyncSession
             full_name=form.get("full_name", "").strip()[:255], unit_code=form.get("unit_code") or None, actor=_actor(request),
         )
     except users.WeakPassword as exc:
-        errors = [{"field": "password", "message": str(exc)}]
+        errors = [{"field": "password", "message_vi": exc.message_vi, "message_en": exc.message_en}]
     except users.InvalidUser as exc:
-        errors = [{"field": exc.field or ("role" if "role" in str(exc) else "username"), "message": str(exc)}]
+        errors = [{"field": exc.field, "message_vi": exc.message_vi, "message_en": exc.message_en}]
     else:
         return Redirect("/admin/users", status_code=303)
     form.pop("password", None)

@@ -39,15 +39,24 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("hailong-no-such-user")
 
 
-class WeakPassword(ValueError):
-    """The password is too short (message in Vietnamese and English)."""
+class _BilingualError(ValueError):
+    """``message_vi`` for Vietnamese pages, ``message_en`` for English ones; ``str()`` (the CLI) gives both."""
+
+    def __init__(self, message_vi: str, message_en: str):
+        super().__init__(f"{message_vi} / {message_en}")
+        self.message_vi = message_vi
+        self.message_en = message_en
 
 
-class InvalidUser(ValueError):
-    """Bad username or role, or the username is taken; ``field`` names the form field when it is not obvious."""
+class WeakPassword(_BilingualError):
+    """The password is too short."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
+
+class InvalidUser(_BilingualError):
+    """Bad username or role, or the username is taken; ``field`` names the form field."""
+
+    def __init__(self, message_vi: str, message_en: str, field: str = "username"):
+        super().__init__(message_vi, message_en)
         self.field = field
 
 
@@ -69,8 +78,8 @@ def hash_password(password: str) -> str:
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(
-            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự / "
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters (it has {len(password)})."
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự (mật khẩu này có {len(password)}).",
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters (it has {len(password)}).",
         )
 
 
@@ -87,13 +96,16 @@ async def create_user(
     """
     name = normalise_username(username)
     if not name or len(name) > USERNAME_MAX or not all(c.isalnum() or c in "._-" for c in name):
-        raise InvalidUser("Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch ngang, gạch dưới (tối đa 64 ký tự) / username: letters, digits, . _ - (at most 64).")
+        raise InvalidUser(
+            "Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch ngang, gạch dưới (tối đa 64 ký tự).",
+            "The username may only have letters, digits, . _ - (at most 64).",
+        )
     if role not in ROLES:
-        raise InvalidUser(f"Vai trò phải là một trong {', '.join(ROLES)} / role must be one of {', '.join(ROLES)}.")
+        raise InvalidUser(f"Vai trò phải là một trong {', '.join(ROLES)}.", f"The role must be one of {', '.join(ROLES)}.", "role")
     unit_id = await _manager_unit(session, role, unit_code)
     check_password_strength(password)
     if await session.scalar(select(User.id).where(User.username == name)) is not None:
-        raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại / username “{name}” is taken.")
+        raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại.", f"The username “{name}” is taken.")
     user = User(username=name, full_name=full_name, password_hash=hash_password(password), role=role, active=True, unit_id=unit_id)
     session.add(user)
     try:
@@ -103,7 +115,7 @@ async def create_user(
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại / username “{name}” is taken.") from None
+        raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại.", f"The username “{name}” is taken.") from None
     return user
 
 
@@ -114,13 +126,13 @@ async def _manager_unit(session: AsyncSession, role: str, unit_code: str | None)
     code = (unit_code or "").strip()
     if role != "unit_manager":
         if code:
-            raise InvalidUser("Chỉ tài khoản quản lý đơn vị mới gắn với một đơn vị / only a unit_manager account has a unit.", field="unit_code")
+            raise InvalidUser("Chỉ tài khoản quản lý đơn vị mới gắn với một đơn vị.", "Only a unit manager account has a unit.", "unit_code")
         return None
     if not code:
-        raise InvalidUser("Tài khoản quản lý đơn vị cần chọn đơn vị / a unit_manager account needs its unit.", field="unit_code")
+        raise InvalidUser("Tài khoản quản lý đơn vị cần chọn đơn vị.", "A unit manager account needs its unit.", "unit_code")
     unit_id = await session.scalar(select(Unit.id).where(Unit.code == code))
     if unit_id is None:
-        raise InvalidUser(f"Không có đơn vị mã “{code}” / no unit with code “{code}”.", field="unit_code")
+        raise InvalidUser(f"Không có đơn vị mã “{code}”.", f"No unit with code “{code}”.", "unit_code")
     return unit_id
 
 

@@ -70,7 +70,7 @@ async def test_demo_seeds_an_empty_database_once(settings, db, client):
     assert (await client.get(f"/slip/{info.slip_token}", headers=HTML)).status_code == 200
 
     assert await _count(db, ApiClient) == 1
-    assert set(await db.scalars(select(User.role))) == {"admin", "statistician", "unit_manager"}
+    assert set(await db.scalars(select(User.role))) == {"admin", "statistician", "viewer", "unit_manager"}
     r = await login(client, DEMO_ADMIN, DEMO_PASSWORD)
     assert r.status_code == 303
     assert (await client.get("/admin", headers=HTML)).status_code == 200
@@ -78,7 +78,7 @@ async def test_demo_seeds_an_empty_database_once(settings, db, client):
     again = await ensure_demo_async(settings, "127.0.0.1", 8123)
     assert not again.seeded and again.api_key is None and again.slip_token
     assert await _count(db, Receipt) == n_receipts and await _count(db, Response) == n_responses
-    assert await _count(db, User) == 3 and await _count(db, ApiClient) == 1
+    assert await _count(db, User) == 4 and await _count(db, ApiClient) == 1
     assert "/admin/login" in "\n".join(again.lines())
     # the results pages are among the printed URLs, and the demo unit manager sees their unit only
     printed = "\n".join(info.lines())
