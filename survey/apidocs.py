@@ -52,4 +52,4 @@ class OfflineSwaggerPlugin(SwaggerRenderPlugin):
 
 
 def assets_router():
-    return create_static_files_router(path=ASSETS_PATH, directories=[assets_dir()], name="api-docs-assets", include_in_schema=False)
+    return create_static_files_router(path=ASSETS_PATH, directories=[assets_dir()], name="api-docs-assets", include_in_schema=False, opt={"access": "public"})

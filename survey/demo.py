@@ -146,7 +146,9 @@ class DemoInfo:
         if shown:
             out.append(f"    e.g. KEY=$(sed -n 's/^api_key=//p' {credentials_file})")
             out.append(f"         curl -H \"Authorization: Bearer $KEY\" {b}/api/v1/receipts/{code}")
-        else:
+        if shown:
+            out.append("  Another API key: hailong create-api-client --name NAME (or /admin/api-clients); a key is shown only once")
+        if not shown:
             out.append("  API keys are shown only when created (the demo's on first seeding, in the credentials file): make another at")
             out.append(f"    {b}/admin/api-clients or with: hailong create-api-client --name NAME")
         return out

@@ -96,7 +96,7 @@ def set_password_command(args: argparse.Namespace, settings: Settings) -> int:
 
     async def change(session) -> int:
         try:
-            user = await users.set_password(session, args.username, password, actor="cli")
+            user = await users.set_password(session, args.username, password, actor=audit.cli_actor())
         except (users.InvalidUser, users.WeakPassword) as exc:
             print(exc, file=sys.stderr)
             return 2
@@ -122,7 +122,7 @@ def deactivate_user_command(args: argparse.Namespace, settings: Settings) -> int
         if user_id is None:
             print(f"no account “{args.username}”", file=sys.stderr)
             return 2
-        await users.deactivate_user(session, user_id, actor="cli")
+        await users.deactivate_user(session, user_id, actor=audit.cli_actor())
         print(f"account “{args.username}” locked; its sessions were ended")
         return 0
 

@@ -134,6 +134,8 @@ def sample_path(path: str, world: World) -> tuple[str, bool]:
         samples["name"] = f"{world.receipt_token}.svg"
     elif path.startswith("/kiosk/static/"):
         samples["name"] = "kiosk.js"
+    elif path.startswith("/static/api-docs/"):
+        samples["file_path"] = "swagger-ui.css"
     if path.startswith(("/c/", "/C/", "/e/", "/E/")):
         samples.pop("token")  # not a receipt token: the generic value gets the page's "link not valid" answer
 
