@@ -18,7 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from survey.db.engine import make_engine, make_sessionmaker
+from survey.db.engine import make_engine, make_sessionmaker, pool_options
 from survey.deps import provide_db_session, provide_settings
 from survey.errors import EXCEPTION_HANDLERS
 from survey.settings import Settings
@@ -40,6 +40,7 @@ def _route_handlers() -> list:
     from survey.admin.controllers import ROUTES as admin_routes
     from survey.campaigns.controllers import ROUTES as campaign_routes
     from survey.health import ROUTES as health_routes
+    from survey.metrics import ROUTES as metrics_routes
     from survey.receipts.controllers import ROUTES as receipt_routes
     from survey.responses.controllers import ROUTES as response_routes
 
@@ -50,6 +51,7 @@ def _route_handlers() -> list:
         *admin_routes,
         *campaign_routes,
         *kiosk_routes,
+        *metrics_routes,
         create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
     ]
 
@@ -69,7 +71,7 @@ def _session_secret(settings: Settings) -> bytes:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     settings.signing_keys()  # fail fast on a bad key configuration
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **pool_options(settings))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings, sync_to_thread=False)},
         template_config=TemplateConfig(directory=templates_dir(), engine=JinjaTemplateEngine),
         middleware=[
+            _metrics_middleware(),
             CookieBackendConfig(
                 secret=_session_secret(settings),
                 key="hl_session",
@@ -114,4 +117,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.metric_sources = _metric_sources()
     return app
+
+
+def _metrics_middleware():
+    from survey.metrics import metrics_middleware
+
+    return metrics_middleware
+
+
+def _metric_sources() -> list:
+    """Figures other packages add to /metrics (the kiosk queues): named here, the composition root."""
+    from kiosk.metrics import queue_lengths
+
+    return [queue_lengths]
