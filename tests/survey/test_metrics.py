@@ -9,9 +9,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from survey.app import create_app
+from survey.questionnaires import registry
 from tests.conftest import make_receipt, make_unit
 from tests.kiosk.helpers import answer, enrol_device
-from survey.questionnaires import registry
 from tests.survey.test_citizen_survey import token_for
 
 METRICS_TOKEN = "scrape-" + "x" * 32
