@@ -142,7 +142,7 @@ def authorised(settings: Settings, request: Request) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), settings.metrics_token.encode())
 
 
-@get("/metrics", include_in_schema=False)
+@get("/metrics", include_in_schema=False, opt={"access": "metrics"})
 async def metrics(request: Request, settings: NamedDependency[Settings], db_session: NamedDependency[AsyncSession]) -> Response:
     if not authorised(settings, request):
         raise NotFoundException()  # no token configured, or a wrong one: the endpoint does not exist for this caller

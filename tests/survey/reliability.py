@@ -39,7 +39,7 @@ class AppProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "survey.asgi:app", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning", "--no-access-log"], env=env)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # generous: the CI machine may be busy
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("app process exited during start-up")
@@ -49,7 +49,7 @@ class AppProcess:
             except httpx.HTTPError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("app process did not start in 30 s")
+        raise RuntimeError("app process did not start in 90 s")
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -66,3 +66,97 @@ class AppProcess:
                 self.proc.kill()
                 self.proc.wait(10)
         self.proc = None
+
+
+ITEMS_FORM = "sipas-short"
+
+
+def arrange_api_client(settings, unit_code: str = "SNV") -> tuple[str, str]:
+    """A unit and an API client for it; returns (unit code, API key)."""
+    from survey.receipts.clients import create_api_client
+    from tests.conftest import make_unit, run_db
+
+    async def arrange(session):
+        unit = await make_unit(session, code=unit_code)
+        _client, key = await create_api_client(session, "reliability", unit.id)
+        return key
+
+    return unit_code, run_db(settings.database_url, arrange)
+
+
+class Writer:
+    """Threads that register receipts and answer each, recording what the server acknowledged.
+
+    ``acked_receipts``: dossier codes answered 201; ``acked_responses``: response ids answered 201, each
+    with the monotonic time its acknowledgement arrived.  A thread stops at ``stop()`` or when the
+    server goes away (connection refused or reset).
+    """
+
+    def __init__(self, url: str, key: str, unit_code: str, prefix: str, threads: int = 4):
+        import threading
+
+        from survey.questionnaires import registry
+
+        self.url, self.key, self.unit_code, self.prefix = url, key, unit_code, prefix
+        self.items = [i.id for i in registry.get(ITEMS_FORM).items]
+        self.acked_receipts: list[tuple[float, str]] = []
+        self.acked_responses: list[tuple[float, str]] = []
+        self.server_errors: list[int] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._next = 0
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def start(self) -> Writer:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)
+
+    def _code(self) -> str:
+        with self._lock:
+            self._next += 1
+            return f"{self.prefix}-{self._next:06d}"
+
+    def _run(self) -> None:
+        auth = {"Authorization": f"Bearer {self.key}"}
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while not self._stop.is_set():
+                code = self._code()
+                body = {"dossier_code": code, "unit_code": self.unit_code, "received_at": "2026-11-22T08:30:00+07:00", "channel": "direct"}
+                try:
+                    r = client.post("/api/v1/receipts", json=body, headers=auth)
+                    if r.status_code >= 500:
+                        self.server_errors.append(r.status_code)
+                    if r.status_code != 201:
+                        continue
+                    with self._lock:
+                        self.acked_receipts.append((time.monotonic(), code))
+                    answer = {"token": r.json()["token"], "answers": {i: 4 for i in self.items}, "overall": 5}
+                    r = client.post("/api/v1/responses", json=answer)
+                    if r.status_code >= 500:
+                        self.server_errors.append(r.status_code)
+                    if r.status_code == 201:
+                        with self._lock:
+                            self.acked_responses.append((time.monotonic(), r.json()["id"]))
+                except (httpx.TransportError, ValueError):
+                    return  # the server was killed (or closed the connection mid-reply)
+
+
+def stored(database_url: str) -> tuple[set[str], set[str]]:
+    """The dossier codes of every receipt and the ids of every response in the database."""
+    from sqlalchemy import select
+
+    from survey.db.models import Receipt, Response
+    from tests.conftest import run_db
+
+    async def read(session):
+        codes = set((await session.scalars(select(Receipt.dossier_code))).all())
+        ids = set((await session.scalars(select(Response.id))).all())
+        return codes, ids
+
+    return run_db(database_url, read)
