@@ -3,6 +3,7 @@ connections, and N workers really serve."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -51,10 +52,8 @@ def test_serve_workers_on_the_test_database(settings, monkeypatch, capsys):
         deadline = time.monotonic() + 120
         ready = False
         while time.monotonic() < deadline and proc.poll() is None:
-            try:
+            with contextlib.suppress(httpx.HTTPError):
                 ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                pass
             if ready and len(_children(proc.pid)) >= 2:
                 break
             time.sleep(0.3)
