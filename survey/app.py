@@ -39,8 +39,10 @@ def _route_handlers() -> list:
     from kiosk.controllers import ROUTES as kiosk_routes
     from survey.admin.controllers import ROUTES as admin_routes
     from survey.campaigns.controllers import ROUTES as campaign_routes
+    from survey.experts.controllers import ROUTES as expert_routes
     from survey.health import ROUTES as health_routes
     from survey.metrics import ROUTES as metrics_routes
+    from survey.par.controllers import ROUTES as par_routes
     from survey.receipts.controllers import ROUTES as receipt_routes
     from survey.responses.controllers import ROUTES as response_routes
 
@@ -52,6 +54,8 @@ def _route_handlers() -> list:
         *campaign_routes,
         *kiosk_routes,
         *metrics_routes,
+        *expert_routes,
+        *par_routes,
         create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
     ]
 

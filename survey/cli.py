@@ -85,6 +85,8 @@ def _load_feature_commands() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != module and not module.startswith(exc.name or "\0"):
                 raise
+    # PAR Index and expert survey: `hailong par ...`, `hailong experts ...`
+    importlib.import_module("survey.par.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -135,6 +135,9 @@ class Settings:
     retain_inactive_accounts_days: int = 365
     #: Days audit-log entries (they name the staff who acted) are kept; 0 = forever.
     retain_audit_days: int = 1825
+    #: Index runs: a published cell needs at least this many respondents; below it a unit cell shows the
+    #: Fay-Herriot (small-area) estimate, marked, or is suppressed, never a raw percentage.
+    index_min_n: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -181,6 +184,7 @@ class Settings:
             retain_login_attempts_days=_env_int("RETAIN_LOGIN_ATTEMPTS_DAYS", d.retain_login_attempts_days),
             retain_inactive_accounts_days=_env_int("RETAIN_INACTIVE_ACCOUNTS_DAYS", d.retain_inactive_accounts_days),
             retain_audit_days=_env_int("RETAIN_AUDIT_DAYS", d.retain_audit_days),
+            index_min_n=_env_int("INDEX_MIN_N", d.index_min_n),
         )
 
     def signing_keys(self) -> tuple[str, dict[str, bytes]]:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.db.models import Procedure, Receipt, Response, Unit
@@ -323,3 +323,307 @@ async def frame_from_csv_rows(session: AsyncSession, rows: Sequence[Any]) -> Fra
 def _chunks(values: Sequence[Any], size: int = 500):
     for i in range(0, len(values), size):
         yield list(values[i : i + size])
+
+
+# --------------------------------------------------------------------------- index runs: respondents as arrays
+
+#: item / option ids that may be spliced into the SQL of the packed columns (questionnaire ids are data)
+_SAFE_ID = __import__("re").compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def _packed_sql(dialect: str, column: str, keys: Sequence[str], kind: str) -> str:
+    """SQL for one text column holding one character per key, extracted by the database.
+
+    ``kind="answers"``: the digit stored under each key of the JSON object (``0`` when absent);
+    ``kind="choices"``: ``1``/``0`` for whether each key is in the JSON array.  No JSON is parsed in
+    Python: SQLite's ``json_extract`` / PostgreSQL's ``->>`` and ``?`` do it, one string per row comes back.
+    """
+    if not keys:
+        return "''"
+    parts = []
+    for key in keys:
+        if not _SAFE_ID.match(key):
+            raise ValueError(f"unsafe questionnaire key {key!r}")
+        if kind == "answers":
+            if dialect == "sqlite":
+                parts.append(f"coalesce(json_extract({column}, '$.\"{key}\"'), 0)")
+            else:
+                parts.append(f"coalesce({column} ->> '{key}', '0')")
+        elif dialect == "sqlite":
+            parts.append(f"(instr({column}, '\"{key}\"') > 0)")
+        else:
+            parts.append(f"(CASE WHEN {column} ? '{key}' THEN '1' ELSE '0' END)")
+    return " || ".join(parts)
+
+
+def _epoch_sql(dialect: str, column: str) -> str:
+    if dialect == "sqlite":
+        return f"CAST(strftime('%s', {column}) AS INTEGER)"
+    return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+
+
+def _unpack(strings: Sequence[str], width: int, zero: int) -> np.ndarray:
+    """(n, width) uint8 matrix from equal-length strings of digits (vectorised, no per-row parsing)."""
+    n = len(strings)
+    if width == 0 or n == 0:
+        return np.zeros((n, width), dtype=np.uint8)
+    blob = "".join(strings).encode("ascii")
+    if len(blob) != n * width:  # a stored value outside 0..9 (never written by the response service)
+        raise ValueError("an answer value outside 0..9 was found in the stored responses")
+    return (np.frombuffer(blob, dtype=np.uint8).reshape(n, width) - zero).astype(np.uint8)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class IndexResponses:
+    """Respondents of an index run as parallel read-only arrays (no personal data, no comments).
+
+    ``answers[:, j]`` is item ``items[j]``: 1..5, 0 = "Không ý kiến" or not answered.  ``chosen[:, a]``
+    is whether expectation area ``areas[a]`` was chosen.  ``day`` is the local calendar day
+    (``datetime64[D]``).  For campaign respondents ``member_ids``, ``probs`` and ``strata`` come from
+    the drawn member; elsewhere they are 0, NaN and "".
+    """
+
+    items: tuple[str, ...]
+    areas: tuple[str, ...]
+    response_ids: np.ndarray
+    unit_ids: np.ndarray
+    fields: np.ndarray
+    channels: np.ndarray
+    questionnaires: np.ndarray
+    review: np.ndarray
+    device_ids: np.ndarray
+    receipt_ids: np.ndarray
+    #: how the dossier was submitted (receipt channel direct/online/postal), "" when unknown
+    receipt_channels: np.ndarray
+    day: np.ndarray
+    answers: np.ndarray
+    overall: np.ndarray
+    chosen: np.ndarray
+    member_ids: np.ndarray
+    probs: np.ndarray
+    strata: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.response_ids.shape[0])
+
+    def take(self, idx: np.ndarray) -> IndexResponses:
+        """The rows ``idx`` (an index or boolean array), same columns."""
+        cols = {}
+        for name in self.__slots__:
+            v = getattr(self, name)
+            cols[name] = _ro(v[idx]) if isinstance(v, np.ndarray) else v
+        return IndexResponses(**cols)
+
+
+def _local_day(epoch: np.ndarray, tz: ZoneInfo, at: date) -> np.ndarray:
+    offset = int(datetime.combine(at, time(12), tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+    return ((epoch + offset) // 86400).astype("datetime64[D]")
+
+
+async def load_index_responses(
+    session: AsyncSession,
+    *,
+    period_start: date,
+    period_end: date,
+    items: Sequence[str],
+    areas: Sequence[str],
+    channels: Sequence[str],
+    timezone: str,
+    campaign_id: int | None = None,
+) -> IndexResponses:
+    """Responses submitted in the period (local days, inclusive) on ``channels`` as arrays.
+
+    With ``campaign_id``: only that campaign's respondents (joined to their drawn member).  Every
+    review status is returned (the run counts what each exclusion rule removes).  Items and
+    expectations are extracted by the database into one packed string per row (see ``_packed_sql``);
+    rows come back in response-id order.
+    """
+    from sqlalchemy import bindparam, literal_column
+    from sqlalchemy.orm import aliased
+
+    from survey.db.base import UTCDateTime
+    from survey.db.models import CampaignMember
+
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    tz = ZoneInfo(timezone)
+    start, end = _period_bounds(FrameFilter(period_from=period_start, period_to=period_end, timezone=timezone))
+    proc2 = aliased(Procedure)
+    cols = [
+        Response.id,
+        Response.unit_id,
+        func.coalesce(Procedure.field, proc2.field, ""),
+        Response.channel,
+        Response.questionnaire_id,
+        Response.review_status,
+        func.coalesce(Response.device_id, 0),
+        func.coalesce(Response.receipt_id, 0),
+        literal_column(_epoch_sql(dialect, "responses.submitted_at")),
+        literal_column(_packed_sql(dialect, "responses.answers", items, "answers")),
+        func.coalesce(Response.overall, 0),
+        literal_column(_packed_sql(dialect, "responses.expectations", areas, "choices")),
+        func.coalesce(Receipt.channel, ""),
+    ]
+    stmt = (
+        select(*cols)
+        .outerjoin(Procedure, Procedure.id == Response.procedure_id)
+        .outerjoin(Receipt, Receipt.id == Response.receipt_id)
+        .outerjoin(proc2, proc2.id == Receipt.procedure_id)
+        .where(
+            Response.submitted_at >= bindparam("start", start, type_=UTCDateTime),
+            Response.submitted_at < bindparam("end", end, type_=UTCDateTime),
+            Response.channel.in_(list(channels)),
+        )
+    )
+    if campaign_id is not None:
+        stmt = stmt.add_columns(CampaignMember.id, CampaignMember.inclusion_prob, CampaignMember.stratum, CampaignMember.channel).join(
+            CampaignMember, CampaignMember.response_id == Response.id
+        ).where(CampaignMember.campaign_id == campaign_id)
+    stmt = stmt.order_by(Response.id)
+    rows = (await session.execute(stmt)).all()
+    n = len(rows)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(stmt.selected_columns)
+    epoch = np.array(columns[8], dtype=np.int64)
+    receipt_channels = np.array(columns[12], dtype=object)
+    if campaign_id is not None:
+        member_ids, probs, strata = np.array(columns[13], dtype=np.int64), np.array(columns[14], dtype=float), np.array(columns[15], dtype=object)
+        receipt_channels = np.array(columns[16], dtype=object)
+    else:
+        member_ids, probs, strata = np.zeros(n, np.int64), np.full(n, np.nan), np.full(n, "", dtype=object)
+    return IndexResponses(
+        items=tuple(items),
+        areas=tuple(areas),
+        response_ids=_ro(columns[0], object),
+        unit_ids=_ro(columns[1], np.int64),
+        fields=_ro(columns[2], object),
+        channels=_ro(columns[3], object),
+        questionnaires=_ro(columns[4], object),
+        review=_ro(columns[5], object),
+        device_ids=_ro(columns[6], np.int64),
+        receipt_ids=_ro(columns[7], np.int64),
+        receipt_channels=_ro(receipt_channels),
+        day=_ro(_local_day(epoch, tz, period_start)),
+        answers=_ro(_unpack(columns[9], len(items), ord("0"))),
+        overall=_ro(columns[10], np.int64),
+        chosen=_ro(_unpack(columns[11], len(areas), ord("0")).astype(bool)),
+        member_ids=_ro(member_ids),
+        probs=_ro(probs),
+        strata=_ro(strata),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CampaignMembers:
+    """Every fielded member of a campaign (main sample, plus reserves that were used) as arrays."""
+
+    member_ids: np.ndarray
+    probs: np.ndarray
+    strata: np.ndarray
+    status: np.ndarray
+    unit_codes: np.ndarray
+    fields: np.ndarray
+    is_reserve: np.ndarray
+    response_ids: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.member_ids.shape[0])
+
+
+async def load_campaign_members(session: AsyncSession, campaign_id: int) -> CampaignMembers:
+    """Members of the main sample and reserves whose disposition is no longer pending, in member order."""
+    from sqlalchemy import or_
+
+    from survey.db.models import CampaignMember as M
+
+    rows = (
+        await session.execute(
+            select(M.id, M.inclusion_prob, M.stratum, M.status, M.unit_code, M.field, M.is_reserve, M.response_id)
+            .where(M.campaign_id == campaign_id, or_(M.is_reserve.is_(False), M.status != "pending"))
+            .order_by(M.member_no)
+        )
+    ).all()
+    c = list(zip(*rows, strict=True)) if rows else [()] * 8
+    return CampaignMembers(
+        member_ids=_ro(c[0], np.int64), probs=_ro(c[1], float), strata=_ro(c[2], object), status=_ro(c[3], object),
+        unit_codes=_ro(c[4], object), fields=_ro(c[5], object), is_reserve=_ro(c[6], bool),
+        response_ids=_ro([r or "" for r in c[7]], object),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReceiptArrays:
+    """Receipts received in a period: what raking margins and the QĐ 766 rate need, as arrays."""
+
+    receipt_ids: np.ndarray
+    unit_ids: np.ndarray
+    fields: np.ndarray
+    overdue: np.ndarray
+    returned: np.ndarray
+    #: worst overall rating (1..5) given to the dossier on any channel, 0 when not rated
+    worst_rating: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.receipt_ids.shape[0])
+
+
+async def load_receipts(session: AsyncSession, *, period_start: date, period_end: date, timezone: str) -> ReceiptArrays:
+    """Receipts received in the period with their field, overdue flag and worst linked rating.
+
+    Overdue = returned on a later local day than the appointment date.  Ratings are linked through
+    ``responses.receipt_id`` (QR, receipt-bound kiosk) and campaign members' receipts.
+    """
+    from sqlalchemy import bindparam
+
+    from survey.db.base import UTCDateTime
+    from survey.db.models import CampaignMember
+
+    tz = ZoneInfo(timezone)
+    start, end = _period_bounds(FrameFilter(period_from=period_start, period_to=period_end, timezone=timezone))
+    rows = (
+        await session.execute(
+            select(Receipt.id, Receipt.unit_id, func.coalesce(Procedure.field, ""), Receipt.appointment_at, Receipt.returned_at)
+            .outerjoin(Procedure, Procedure.id == Receipt.procedure_id)
+            .where(
+                Receipt.received_at >= bindparam("start", start, type_=UTCDateTime),
+                Receipt.received_at < bindparam("end", end, type_=UTCDateTime),
+            )
+            .order_by(Receipt.id)
+        )
+    ).all()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    overdue = np.array(
+        [bool(ret is not None and app is not None and ret.astimezone(tz).date() > app.astimezone(tz).date()) for _i, _u, _f, app, ret in rows],
+        dtype=bool,
+    )
+    returned = np.array([r[4] is not None for r in rows], dtype=bool)
+    worst = np.zeros(ids.size, dtype=np.int64)
+    if ids.size:
+        direct = select(Response.receipt_id, Response.overall).where(
+            Response.receipt_id.is_not(None), Response.overall > 0, Response.review_status == "accepted"
+        )
+        via_member = (
+            select(CampaignMember.receipt_id, Response.overall)
+            .join(Response, Response.id == CampaignMember.response_id)
+            .where(CampaignMember.receipt_id.is_not(None), Response.overall > 0)
+        )
+        lo, hi = int(ids.min()), int(ids.max())
+        for stmt, col in ((direct, Response.receipt_id), (via_member, CampaignMember.receipt_id)):
+            got = (await session.execute(stmt.where(col >= lo, col <= hi))).all()
+            if not got:
+                continue
+            rid = np.array([g[0] for g in got], dtype=np.int64)
+            val = np.array([g[1] for g in got], dtype=np.int64)
+            pos = np.searchsorted(ids, rid)
+            ok = (pos < ids.size) & (ids[np.minimum(pos, ids.size - 1)] == rid)
+            # minimum over the linked ratings, "0 = not rated" counted as 9 while taking it
+            tmp = np.where(worst == 0, 9, worst)
+            np.minimum.at(tmp, pos[ok], val[ok])
+            worst = np.where(tmp == 9, 0, tmp)
+    return ReceiptArrays(
+        receipt_ids=_ro(ids), unit_ids=_ro([r[1] for r in rows], np.int64), fields=_ro([r[2] for r in rows], object),
+        overdue=_ro(overdue), returned=_ro(returned), worst_rating=_ro(worst),
+    )
+
+
+async def load_units(session: AsyncSession) -> list[tuple[int, str, str, str, int | None]]:
+    """(id, code, name, kind, parent_id) of every unit, by code."""
+    return [tuple(r) for r in (await session.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.parent_id).order_by(Unit.code))).all()]

@@ -86,9 +86,16 @@ class ImportResult:
 # --------------------------------------------------------------------------- reading
 
 
-def read_rows(source: str | Path | bytes, kind: str) -> list[tuple[int, dict[str, str]]]:
-    """Decode (UTF-8, optional BOM), check the header, return (line number, row) for non-blank rows."""
-    columns = {"units": UNIT_COLUMNS, "procedures": PROCEDURE_COLUMNS, "receipts": RECEIPT_COLUMNS}[kind]
+def read_rows(
+    source: str | Path | bytes, kind: str, *, columns: tuple[str, ...] | None = None, required: tuple[str, ...] | None = None
+) -> list[tuple[int, dict[str, str]]]:
+    """Decode (UTF-8, optional BOM), check the header, return (line number, row) for non-blank rows.
+
+    ``kind`` names one of the files above; other features pass their own ``columns`` and ``required``.
+    """
+    if columns is None:
+        columns = {"units": UNIT_COLUMNS, "procedures": PROCEDURE_COLUMNS, "receipts": RECEIPT_COLUMNS}[kind]
+    required = _REQUIRED[kind] if required is None else required
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -104,7 +111,7 @@ def read_rows(source: str | Path | bytes, kind: str) -> list[tuple[int, dict[str
     unknown = [h for h in header if h not in columns]
     if unknown:
         errors.append(RowError(1, "header", f"unknown column(s) {', '.join(repr(u) for u in unknown)}; expected {', '.join(columns)}"))
-    missing = [c for c in _REQUIRED[kind] if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         errors.append(RowError(1, "header", f"missing column(s) {', '.join(missing)}"))
     if len(set(header)) != len(header):

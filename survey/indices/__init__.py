@@ -1,0 +1,1 @@
+"""Index runs: stored responses + design -> analysis/ -> stored, immutable results."""

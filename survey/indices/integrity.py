@@ -1,0 +1,146 @@
+"""Kiosk rolling-window rule, run inside an index run (pure numpy/scipy: arrays in, flags out).
+
+Scattered extra presses (one or two an hour, all "Rất hài lòng") escape the per-day kiosk screening
+(``kiosk/screening.py``): no burst, no identical run, and fewer than the 20 ratings a device-day needs
+for the skew test.  Over a rolling window of ``window_days`` they add up.  For every device and every
+day it rated, this rule compares the device's ratings in the trailing window with its unit's reference
+ratings (QR and sample answers) in the same window:
+
+* expected share of category c: ``p_c`` from the reference (add-½ smoothing);
+* a category is inflated when its count is improbably high, ``P(X >= x_c) < alpha`` for
+  ``X ~ Binomial(n, p_c)``;
+* its excess is the count beyond what the other categories imply, ``x_c - p_c (n - x_c) / (1 - p_c)``
+  (if only c was inflated, ``(n - x_c) / (1 - p_c)`` estimates the genuine ratings);
+* that many of the device's unflagged ratings of category c in the window are flagged, in a
+  deterministic order; later windows no longer count them.
+
+It lives here, not in ``kiosk/``, because ``survey`` must not import ``kiosk`` (import-linter) and
+the rule belongs to the run: it changes no stored response, it only decides what the run leaves out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import binom
+
+CATEGORIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRuleResult:
+    flagged: np.ndarray  # bool (n,): rows the rule removes
+    devices: list[dict]  # per device that had flags: device_id, unit_id, flagged, windows, categories
+
+    @property
+    def count(self) -> int:
+        return int(self.flagged.sum())
+
+
+def _cumulative(days: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted days and cumulative category counts (len+1, 5) for O(1) window counts."""
+    order = np.argsort(days, kind="stable")
+    d = days[order]
+    onehot = np.zeros((d.size + 1, CATEGORIES), dtype=np.int64)
+    onehot[np.arange(1, d.size + 1), ratings[order] - 1] = 1
+    return d, np.cumsum(onehot, axis=0)
+
+
+def kiosk_window_excess(
+    device_ids: np.ndarray,
+    unit_ids: np.ndarray,
+    day: np.ndarray,
+    rating: np.ndarray,
+    is_kiosk: np.ndarray,
+    is_reference: np.ndarray,
+    *,
+    window_days: int = 7,
+    alpha: float = 0.001,
+    min_device: int = 10,
+    min_reference: int = 20,
+) -> WindowRuleResult:
+    """Flag the excess of each kiosk device's ratings over its unit's reference distribution.
+
+    Parameters
+    ----------
+    device_ids, unit_ids : int arrays (n,)
+    day : datetime64[D] array (n,), local calendar day of each rating
+    rating : int array (n,), overall rating 1..5 (0 = none: ignored)
+    is_kiosk : bool (n,), rows the rule may flag (kiosk ratings still in the run)
+    is_reference : bool (n,), the unit's reference ratings (QR and campaign answers)
+    window_days, alpha, min_device, min_reference : rule settings (methodology version)
+
+    Returns
+    -------
+    WindowRuleResult
+    """
+    n = int(np.asarray(rating).shape[0])
+    for name, arr in (("device_ids", device_ids), ("unit_ids", unit_ids), ("day", day), ("is_kiosk", is_kiosk), ("is_reference", is_reference)):
+        if np.asarray(arr).shape[0] != n:
+            raise ValueError(f"{name} must have the length of rating ({n})")
+    if window_days < 1:
+        raise ValueError("window_days must be at least 1")
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must be in (0, 1)")
+    rating = np.asarray(rating, dtype=np.int64)
+    dayi = np.asarray(day).astype("datetime64[D]").astype(np.int64)
+    valid = (rating >= 1) & (rating <= CATEGORIES)
+    kiosk = np.asarray(is_kiosk, bool) & valid & (np.asarray(device_ids) > 0)
+    ref = np.asarray(is_reference, bool) & valid
+    flagged = np.zeros(n, dtype=bool)
+    devices: list[dict] = []
+    if not kiosk.any() or not ref.any():
+        return WindowRuleResult(flagged, devices)
+
+    ref_idx = np.flatnonzero(ref)
+    ref_units = np.asarray(unit_ids)[ref_idx]
+    by_unit: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for u in np.unique(ref_units):
+        rows = ref_idx[ref_units == u]
+        by_unit[int(u)] = _cumulative(dayi[rows], rating[rows])
+
+    k_idx = np.flatnonzero(kiosk)
+    k_dev = np.asarray(device_ids)[k_idx]
+    for dev in np.unique(k_dev):
+        rows = k_idx[k_dev == dev]
+        rows = rows[np.lexsort((rows, dayi[rows]))]  # by day, then row (response-id) order
+        units, counts = np.unique(np.asarray(unit_ids)[rows], return_counts=True)
+        unit = int(units[np.argmax(counts)])
+        if unit not in by_unit:
+            continue
+        rdays, rcum = by_unit[unit]
+        ddays = dayi[rows]
+        drat = rating[rows]
+        dflag = np.zeros(rows.size, dtype=bool)
+        windows = 0
+        cats: set[int] = set()
+        for d in np.unique(ddays):
+            lo_d = d - window_days + 1
+            a, b = np.searchsorted(ddays, lo_d, "left"), np.searchsorted(ddays, d, "right")
+            live = ~dflag[a:b]
+            n_dev = int(live.sum())
+            if n_dev < min_device:
+                continue
+            ra, rb = np.searchsorted(rdays, lo_d, "left"), np.searchsorted(rdays, d, "right")
+            ref_counts = rcum[rb] - rcum[ra]
+            n_ref = int(ref_counts.sum())
+            if n_ref < min_reference:
+                continue
+            p = (ref_counts + 0.5) / (n_ref + 0.5 * CATEGORIES)
+            obs = np.bincount(drat[a:b][live] - 1, minlength=CATEGORIES)
+            pval = binom.sf(obs - 1, n_dev, p)
+            for c in np.flatnonzero(pval < alpha):
+                excess = int(np.floor(obs[c] - p[c] * (n_dev - obs[c]) / (1.0 - p[c])))
+                if excess < 1:
+                    continue
+                cand = np.flatnonzero((drat[a:b] == c + 1) & ~dflag[a:b]) + a
+                pick = cand[::-1][:excess]  # latest first (the window's newest excess)
+                dflag[pick] = True
+                windows += 1
+                cats.add(int(c + 1))
+        if dflag.any():
+            flagged[rows[dflag]] = True
+            devices.append({"device_id": int(dev), "unit_id": unit, "flagged": int(dflag.sum()), "ratings": int(rows.size),
+                            "windows": windows, "categories": sorted(cats)})
+    return WindowRuleResult(flagged, devices)
