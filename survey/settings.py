@@ -135,6 +135,8 @@ class Settings:
     retain_inactive_accounts_days: int = 365
     #: Days audit-log entries (they name the staff who acted) are kept; 0 = forever.
     retain_audit_days: int = 1825
+    #: Days after its panel was created that an expert-survey member keeps name, title and contact; 0 = forever.
+    retain_expert_contacts_days: int = 730
     #: Index runs: a published cell needs at least this many respondents; below it a unit cell shows the
     #: Fay-Herriot (small-area) estimate, marked, or is suppressed, never a raw percentage.
     index_min_n: int = 30
@@ -184,6 +186,7 @@ class Settings:
             retain_login_attempts_days=_env_int("RETAIN_LOGIN_ATTEMPTS_DAYS", d.retain_login_attempts_days),
             retain_inactive_accounts_days=_env_int("RETAIN_INACTIVE_ACCOUNTS_DAYS", d.retain_inactive_accounts_days),
             retain_audit_days=_env_int("RETAIN_AUDIT_DAYS", d.retain_audit_days),
+            retain_expert_contacts_days=_env_int("RETAIN_EXPERT_CONTACTS_DAYS", d.retain_expert_contacts_days),
             index_min_n=_env_int("INDEX_MIN_N", d.index_min_n),
         )
 

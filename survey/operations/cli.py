@@ -93,3 +93,39 @@ def purge_command(args: argparse.Namespace, settings: Settings) -> int:
         kept = "kept until deleted by hand (0 days)" if line.cutoff is None else f"older than {line.days} days: {verb} {line.count}"
         print(f"{line.kind:<18} {kept}   ({line.description})")
     return 0
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("member_id", type=int, help="the expert member's id (Admin → Experts → panel → members)")
+    p.add_argument("--output", type=Path, default=None, help="write the JSON here (created readable by you only); default: standard output")
+
+
+@command("export-expert", "export everything stored about one expert-survey member, on their request (JSON; audited)", _export_args)
+def export_expert_command(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+    import os
+
+    from survey.db.engine import make_engine, make_sessionmaker
+    from survey.operations.expert_data import export_member
+
+    async def run():
+        engine = make_engine(settings.database_url, pool_size=1, max_overflow=0)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return await export_member(session, args.member_id, actor="cli")
+        finally:
+            await engine.dispose()
+
+    data = asyncio.run(run())
+    if data is None:
+        print(f"no expert member with id {args.member_id}", file=sys.stderr)
+        return 1
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"written: {args.output}")
+    return 0

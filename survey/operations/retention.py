@@ -5,8 +5,8 @@ Each :class:`RetentionKind` names the data, the setting that says how many days 
 returns how many records it changed.  ``hailong purge`` runs every kind in one transaction and
 records one audit entry (``privacy.purge``) with the cutoffs and the counts.
 
-Other features register their kinds here (the expert panels' names and contacts will:
-``survey.experts.retention``, imported if it exists, calls :func:`register`).
+Other features register their kinds here: ``survey.operations.expert_data`` (the expert panels'
+names and contacts) calls :func:`register` when imported; add a module to ``FEATURE_MODULES``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class RetentionKind:
 KINDS: list[RetentionKind] = []
 
 #: modules of other features that register their own kinds when imported (missing ones are fine)
-FEATURE_MODULES = ("survey.experts.retention",)
+FEATURE_MODULES = ("survey.operations.expert_data",)
 
 
 def register(kind: RetentionKind) -> RetentionKind:
