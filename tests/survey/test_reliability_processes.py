@@ -176,6 +176,55 @@ def test_kiosk_one_uuid_across_two_processes(two_processes, settings, same_answe
         assert statuses == Counter({201: 1, 200: N - 1}), results
 
 
-#: the expert invitation joins here once it exists (engineer `par`): a test like the ones above, with
-#: the invitation token minted for one expert and `/e/<token>` submitted N times across the two processes.
-CHANNELS = ["json_api", "citizen_form", "kiosk"]
+def _expert_invitation(settings) -> tuple[str, int]:
+    """One expert (a People's Council delegate) who has rated every assigned unit but not yet submitted."""
+    from datetime import date, timedelta
+
+    from survey.experts import services as experts
+    from survey.par import methodology as meth
+
+    async def arrange(session):
+        for n in range(2):
+            await make_unit(session, code=_unit_code(), name=f"Xã Thử {n}", kind="commune")
+        panel_id = await experts.create_panel(session, year=2026, name="Điều tra xã hội học 2026",
+                                              methodology_ids=["par-commune-2025-v1"],
+                                              expires_on=date.today() + timedelta(days=30), actor="test")
+        await experts.import_members(session, panel_id, "group,name,title,unit,contact\nhdnd,Đại biểu A,Ông,,\n".encode(), "test")
+        await experts.generate_matrix(session, panel_id, "test")
+        await experts.create_invitations(session, panel_id, "test")
+        (inv,) = await experts.invitation_list(session, panel_id, settings)
+        link = await experts.open_invitation(session, inv["token"], settings)
+        units = await experts.assigned_units(session, link)
+        assert units
+        for unit in units:
+            criteria = meth.get(unit.methodology_id).criteria_of("expert_survey")
+            await experts.save_unit(session, link, unit.code, {c.id: 7 for c in criteria})
+        return inv["token"], link.invitation_id
+
+    return run_db(settings.database_url, arrange)
+
+
+def test_expert_invitation_submitted_once_across_two_processes(two_processes, settings):
+    from survey.db.models import ExpertSubmission
+
+    token, invitation_id = _expert_invitation(settings)
+    html = {"accept": "text/html"}
+
+    async def one(client, n):
+        page = await client.get(f"/e/{token}", headers=html)
+        if page.status_code != 200:
+            return page.status_code  # already submitted by the time this one opened the page: 409
+        form = {"_csrf_token": CSRF_RE.search(page.text).group(1)}
+        return (await client.post(f"/e/{token}/gui", data=form, headers=html, follow_redirects=False)).status_code
+
+    statuses = asyncio.run(_fan_out(two_processes, one))
+    assert statuses == Counter({303: 1, 409: N - 1}), statuses
+
+    async def submissions(session):
+        return await session.scalar(select(func.count()).select_from(ExpertSubmission).where(ExpertSubmission.invitation_id == invitation_id))
+
+    assert run_db(settings.database_url, submissions) == 1
+
+
+#: the channels covered above; a new one (another token-bearing form) gets a test of the same shape
+CHANNELS = ["json_api", "citizen_form", "kiosk", "expert_invitation"]
