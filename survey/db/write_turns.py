@@ -57,9 +57,17 @@ async def sqlite_write_turn(session: AsyncSession) -> AsyncIterator[None]:
 _SQLITE_WRITERS: dict[str, tuple[Engine, ThreadPoolExecutor]] = {}
 
 
+#: writers kept open at once (one in production; tests open many databases one after another)
+_MAX_WRITERS = 4
+
+
 def _sqlite_writer(async_url: str) -> tuple[Engine, ThreadPoolExecutor]:
     writer = _SQLITE_WRITERS.get(async_url)
     if writer is None:
+        while len(_SQLITE_WRITERS) >= _MAX_WRITERS:  # close the oldest (its pending writes finish first)
+            old_engine, old_executor = _SQLITE_WRITERS.pop(next(iter(_SQLITE_WRITERS)))
+            old_executor.submit(old_engine.dispose)
+            old_executor.shutdown(wait=False)
         url = make_url(async_url).set(drivername="sqlite")
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, poolclass=StaticPool)
 
@@ -101,12 +109,12 @@ async def insert_row(session: AsyncSession, table: Table, values: dict[str, Any]
         await session.commit()
         return
     await session.commit()  # end this session's transaction (nothing written in it) so it sees the row afterwards
-    engine, executor = _sqlite_writer(url)
     loop = asyncio.get_running_loop()
     lock = _WRITE_TURNS.get(loop)
     if lock is None:
         lock = _WRITE_TURNS[loop] = asyncio.Lock()
     async with lock:
+        engine, executor = _sqlite_writer(url)  # looked up and used with no await between
         await loop.run_in_executor(executor, _insert_and_commit, engine, table, values)
 
 
