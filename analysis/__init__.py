@@ -11,12 +11,16 @@ One design object (:class:`Design`) -> estimator influence values -> one varianc
 
 from .by import by
 from .calibration import calibrate, poststratify, rake, trim_weights
+from .contrasts import contrast, difference_independent
 from .design import Design
 from .diagnostics import WeightDiagnostics, effective_sample_size, kish_deff, weight_diagnostics
 from .estimators import mean, ratio, total, variance
+from .indices import GroupCodes, expectation_shares, mean_scores, sipas_index
+from .nonresponse import nonresponse_adjust, rake_trim, response_groups
 from .proportions import proportion
 from .quantiles import quantile
-from .results import ByTable, Estimate, ProportionEstimate, QuantileEstimate
+from .results import ByTable, ContrastEstimate, Estimate, IndexTable, ProportionEstimate, QuantileEstimate
+from .small_area import FayHerriotResult, fay_herriot
 
 __all__ = [
     "Design",
@@ -39,4 +43,17 @@ __all__ = [
     "weight_diagnostics",
     "kish_deff",
     "effective_sample_size",
+    "IndexTable",
+    "ContrastEstimate",
+    "GroupCodes",
+    "sipas_index",
+    "mean_scores",
+    "expectation_shares",
+    "contrast",
+    "difference_independent",
+    "nonresponse_adjust",
+    "response_groups",
+    "rake_trim",
+    "fay_herriot",
+    "FayHerriotResult",
 ]

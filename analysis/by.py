@@ -9,12 +9,18 @@ from .design import Design
 from .estimators import _check_design, mean, missing_labels, numeric_input, total
 from .proportions import is_binary, proportion
 from .results import ByTable
-from .variance import Influence, replicate_variance, taylor_variance
+from .variance import Influence, grouped_covariance, replicate_variance, taylor_variance
 
 __all__ = ["by"]
 
 
 def _group_codes(groups, design: Design):
+    from .indices import GroupCodes  # local import: indices builds on by's neighbours
+
+    if isinstance(groups, GroupCodes):
+        if groups.codes.shape[0] != design.n:
+            raise ValueError(f"groups has length {groups.codes.shape[0]}, expected {design.n}")
+        return groups.levels, groups.codes
     if isinstance(groups, (list, tuple)) and groups and all(np.ndim(g) == 1 for g in groups):
         cols = [as_labels(g, "groups", design.n) for g in groups]
         labels = np.empty(design.n, dtype=object)
@@ -44,10 +50,20 @@ def _grouped(yv, dom: Design, codes, G, kind, deff):
             f"groups: {int((N <= 0).sum())} group(s) have zero total weight (e.g. all values missing)"
         )
     if dom.is_replicate:
-        W = dom.replicates.weights
-        reps = np.empty((W.shape[1], G))
-        for r in range(W.shape[1]):
-            reps[r] = _domain_stats(yv, W[:, r], codes, G, kind)[0]
+        rep = dom.replicates
+        if rep.weights is None:  # jackknife structure: replicate totals from PSU totals
+            js = rep.structure
+            Yr = js.group_totals(w * yv, codes, G)
+            if kind == "mean":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    reps = Yr / js.group_totals(w, codes, G)
+            else:
+                reps = Yr
+        else:
+            W = rep.weights
+            reps = np.empty((W.shape[1], G))
+            for r in range(W.shape[1]):
+                reps[r] = _domain_stats(yv, W[:, r], codes, G, kind)[0]
         if not np.isfinite(reps).all():
             raise ValueError(
                 "groups: a group has zero weight in some replicate; its replicate SE is undefined"
@@ -55,7 +71,10 @@ def _grouped(yv, dom: Design, codes, G, kind, deff):
         var = replicate_variance(est, reps, dom.replicates)
     else:
         vals = w * (yv - est[codes]) / N[codes] if kind == "mean" else w * yv
-        var = taylor_variance(dom, Influence.grouped(vals, codes, G))
+        if dom.calibrations:  # low-rank calibration terms: never a units x groups dense table
+            var = grouped_covariance(dom, vals[:, None], codes, G)[:, 0, 0]
+        else:
+            var = taylor_variance(dom, Influence.grouped(vals, codes, G))
     dval = None
     if deff is not False:
         pos = w > 0
@@ -78,8 +97,9 @@ def by(y, groups, design: Design, statistic=mean, na_rm: bool = False, deff=True
     Parameters
     ----------
     y : array_like
-    groups : array_like or list of array_like
-        Group label of each row (a list of arrays is crossed).
+    groups : array_like, list of array_like, or GroupCodes
+        Group label of each row (a list of arrays is crossed); a :class:`~analysis.GroupCodes`
+        is factorised once and reused across calls.
     design : Design
     statistic : callable
         ``analysis.mean``, ``analysis.total`` or ``analysis.proportion`` run vectorised

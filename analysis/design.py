@@ -13,7 +13,14 @@ import numpy as np
 
 from ._arrays import as_float, as_labels, combine_codes, factorize
 
-__all__ = ["Design", "Stage", "CalibrationRecord", "ReplicateWeights", "LONELY_PSU_OPTIONS"]
+__all__ = [
+    "Design",
+    "Stage",
+    "CalibrationRecord",
+    "ReplicateWeights",
+    "JackknifeStructure",
+    "LONELY_PSU_OPTIONS",
+]
 
 LONELY_PSU_OPTIONS = ("fail", "remove", "certainty", "adjust", "average")
 
@@ -63,27 +70,110 @@ class CalibrationRecord:
     indicator columns of a categorical variable, or ``("column", x)`` for one numeric
     column. ``a`` are the regression weights (original weight / sigma^2), ``w_cal`` the
     weights right after calibration and ``a_pinv`` the pseudo-inverse of X' diag(a) X.
+    A raking record (``rake_weights`` set) is adjusted for as R ``rake()`` is: ten rounds of
+    ``x <- x - w_m * ave(x / w_m)`` over the margins m (unweighted cell means).
     """
 
     blocks: tuple
     a: np.ndarray
     w_cal: np.ndarray
     a_pinv: np.ndarray
+    #: R ``rake()``: per margin, the weights right after that margin's post-stratification in
+    #: the last sweep; the variance then iterates projections on the margins (R ``svyrecvar``)
+    rake_weights: tuple | None = None
+    #: precomputed (inverse margin weights, cross tables, cell counts) of a raking record
+    rake_tables: tuple | None = None
 
     @property
     def n_columns(self) -> int:
         return sum(b[2] if b[0] == "codes" else 1 for b in self.blocks)
 
+    def column_weights(self) -> tuple:
+        """Row weights multiplying each block's columns in the residual term."""
+        if self.rake_weights is not None:
+            return self.rake_weights
+        return tuple(self.w_cal for _ in self.blocks)
+
+
+_DENSE_REPLICATE_CELLS = 50_000_000  # n x R cells a jackknife may materialise (calibration, trimming)
+
+
+@dataclass(frozen=True, slots=True)
+class JackknifeStructure:
+    """Delete-one-PSU jackknife weights without the n x R matrix.
+
+    Replicate r deletes first-stage unit ``rep_unit[r]`` of stratum ``rep_stratum[r]``:
+    ``w_ir = w_i * (0 in that unit; factor[r] = n_h/(n_h-1) elsewhere in the stratum; 1 outside)``,
+    ``w`` being the design's current full-sample weights (zero outside a domain).
+    """
+
+    unit: np.ndarray
+    n_units: int
+    unit_stratum: np.ndarray
+    n_strata: int
+    rep_unit: np.ndarray
+    rep_stratum: np.ndarray
+    factor: np.ndarray
+
+    @property
+    def n_replicates(self) -> int:
+        return int(self.rep_unit.shape[0])
+
+    def _combine(self, P: np.ndarray, reps) -> np.ndarray:
+        """Replicate totals from unit totals ``P`` (U, m): ``T - P_u + (f - 1)(S_h - P_u)``."""
+        S = np.zeros((self.n_strata, P.shape[1]))
+        for j in range(P.shape[1]):
+            S[:, j] = np.bincount(self.unit_stratum, weights=P[:, j], minlength=self.n_strata)
+        T = P.sum(axis=0)
+        ru, rh, f = self.rep_unit[reps], self.rep_stratum[reps], self.factor[reps]
+        Pu = P[ru]
+        return T[None, :] - Pu + (f - 1.0)[:, None] * (S[rh] - Pu)
+
+    def totals(self, w: np.ndarray, Y: np.ndarray, reps=slice(None)) -> np.ndarray:
+        """``sum_i w_ir Y_ik`` for every replicate: shape (R, k)."""
+        Y2 = Y[:, None] if Y.ndim == 1 else Y
+        P = np.empty((self.n_units, Y2.shape[1]))
+        for j in range(Y2.shape[1]):
+            P[:, j] = np.bincount(self.unit, weights=w * Y2[:, j], minlength=self.n_units)
+        return self._combine(P, reps)
+
+    def group_totals(self, wy: np.ndarray, codes: np.ndarray, G: int, reps=slice(None)) -> np.ndarray:
+        """``sum_i w_ir y_i 1{g_i = g}`` for every replicate and group (``wy = w * y``): (R, G)."""
+        key = self.unit.astype(np.int64) * G + codes
+        P = np.bincount(key, weights=wy, minlength=self.n_units * G).reshape(self.n_units, G)
+        return self._combine(P, reps)
+
+    def dense(self, w: np.ndarray) -> np.ndarray:
+        """The n x R replicate-weight matrix (refused beyond a size limit)."""
+        n, R = w.shape[0], self.n_replicates
+        if n * R > _DENSE_REPLICATE_CELLS:
+            raise ValueError(
+                f"design: {n} rows x {R} replicates is too large to materialise for calibration or "
+                "trimming; use a linearisation design, or cluster the jackknife by PSU"
+            )
+        row_h = self.unit_stratum[self.unit]
+        W = np.where(row_h[:, None] == self.rep_stratum[None, :], self.factor[None, :], 1.0)
+        W[self.unit[:, None] == self.rep_unit[None, :]] = 0.0
+        return w[:, None] * W
+
 
 @dataclass(frozen=True, slots=True)
 class ReplicateWeights:
-    """Replicate weights ``weights`` (n x R) with variance ``scale * sum_r rscales_r (t_r - c)^2``."""
+    """Replicate weights ``weights`` (n x R) with variance ``scale * sum_r rscales_r (t_r - c)^2``.
 
-    weights: np.ndarray
+    A jackknife keeps ``weights=None`` and a :class:`JackknifeStructure` instead (no n x R matrix).
+    """
+
+    weights: np.ndarray | None
     rscales: np.ndarray
     scale: float
     mse: bool
     kind: str
+    structure: JackknifeStructure | None = None
+
+    def matrix(self, w: np.ndarray) -> np.ndarray:
+        """The n x R replicate weights (materialised for a jackknife structure)."""
+        return self.structure.dense(w) if self.weights is None else self.weights
 
 
 def _as_stage_list(x, name: str) -> list | None:
@@ -333,7 +423,7 @@ class Design:
             raise ValueError("mask must be boolean")
         w = np.where(m, self._w, 0.0)
         rep = self._rep
-        if rep is not None:
+        if rep is not None and rep.weights is not None:  # a jackknife structure follows w itself
             rep = ReplicateWeights(rep.weights * m[:, None], rep.rscales, rep.scale, rep.mse, rep.kind)
         return self._evolve(w=w, rep=rep)
 
@@ -341,7 +431,7 @@ class Design:
         """Full-sample weights then replicate weights, shape (n, 1 + R)."""
         if self._rep is None:
             return self._w[:, None]
-        return np.column_stack([self._w, self._rep.weights])
+        return np.column_stack([self._w, self._rep.matrix(self._w)])
 
     # --------------------------------------------------------------------------- replicates
     def jackknife(self, mse: bool = True) -> Design:

@@ -141,6 +141,27 @@ def scalar_or_array(x):
     return float(arr[0]) if arr.shape[0] == 1 else arr
 
 
+class _ImplicitWeights:
+    """The (n, 1 + R) weight matrix of a jackknife structure, for ``W.T @ Y`` and ``W.sum(0)`` only."""
+
+    def __init__(self, w: np.ndarray, structure) -> None:
+        self.w = w
+        self.structure = structure
+        self.shape = (w.shape[0], 1 + structure.n_replicates)
+
+    @property
+    def T(self) -> _ImplicitWeights:  # noqa: N802 - mirrors ndarray.T
+        return self
+
+    def __matmul__(self, Y: np.ndarray) -> np.ndarray:
+        Y2 = Y[:, None] if Y.ndim == 1 else Y
+        out = np.vstack([self.w @ Y2, self.structure.totals(self.w, Y2)])
+        return out[:, 0] if Y.ndim == 1 else out
+
+    def sum(self, axis: int = 0) -> np.ndarray:
+        return self @ np.ones(self.shape[0])
+
+
 def estimate_with_variance(dom: Design, stat, influence) -> tuple[np.ndarray, np.ndarray]:
     """Point estimate (k,) and variance (k,) by replicates or by linearisation.
 
@@ -148,7 +169,9 @@ def estimate_with_variance(dom: Design, stat, influence) -> tuple[np.ndarray, np
     ``influence(theta)`` gives the linearisation :class:`Influence` at the full-sample estimate.
     """
     if dom.is_replicate:
-        th = np.asarray(stat(dom._all_weights()), dtype=float)
+        rep = dom.replicates
+        W = _ImplicitWeights(dom.weights, rep.structure) if rep.weights is None else dom._all_weights()
+        th = np.asarray(stat(W), dtype=float)
         th = th[:, None] if th.ndim == 1 else th
         theta = th[0]
         return theta, replicate_variance(theta, th[1:], dom.replicates)
@@ -245,11 +268,11 @@ def _categorical(y, design, na_rm, deff, levels, proportion: bool, cls=Estimate)
     N = positive_total(w)
 
     def stat(W):
-        out = np.empty((W.shape[1], L))
-        for j in range(W.shape[1]):
-            out[j] = np.bincount(codes, weights=W[:, j], minlength=L)
-            if proportion:
-                out[j] /= W[:, j].sum()
+        onehot = np.zeros((codes.shape[0], L))
+        onehot[np.arange(codes.shape[0]), codes] = 1.0
+        out = W.T @ onehot
+        if proportion:
+            out = out / W.sum(axis=0)[:, None]
         return out
 
     def influence(theta):

@@ -22,13 +22,16 @@ def _qfun(support: np.ndarray, cum: np.ndarray, p, qrule: str):
     return np.interp(p, cum, support, left=support[0], right=support[-1])
 
 
-def _interval(support, cum, cdf, q, cdf_se, df, level, dist, qrule, interval_type):
-    """Woodruff: invert ``F_hat(q) -/+ crit se(F_hat(q))`` through the quantile rule."""
+def _interval(support, cum, cdf, q, cdf_se, df, level, dist, qrule, interval_type, p=None):
+    """Invert an interval for the CDF through the quantile rule.
+
+    ``woodruff``: ``F_hat(q) -/+ crit se`` (R ``svyquantile``, ``interval.type="mean"``);
+    ``wald``: ``p -/+ crit se`` (R ``oldsvyquantile``, ``interval.type="Wald"``).
+    """
     crit = critical_value(level, df, dist)
-    lo, hi = _qfun(support, cum, [cdf - crit * cdf_se, cdf + crit * cdf_se], qrule)
+    centre = p if interval_type == "wald" else cdf
+    lo, hi = _qfun(support, cum, [centre - crit * cdf_se, centre + crit * cdf_se], qrule)
     se = (hi - lo) / (2.0 * crit)
-    if interval_type == "wald":
-        return float(q - crit * se), float(q + crit * se), float(se)
     return float(lo), float(hi), float(se)
 
 
@@ -59,9 +62,11 @@ def quantile(
         default, ties aggregated); ``"linear"``: linear interpolation of the cumulative
         weights (R ``oldsvyquantile`` default).
     interval_type : {"woodruff", "wald"}
-        ``"woodruff"``: invert the interval for the CDF, ``Q(p -/+ t se(F(Q(p))))``
-        (R ``interval.type="mean"``; ``oldsvyquantile`` "Wald"); ``"wald"``: the
-        symmetric interval ``q -/+ t se`` with the Woodruff standard error.
+        ``"woodruff"``: invert the interval for the CDF at the estimate,
+        ``Q(F(q) -/+ t se(F(q)))`` (R ``svyquantile``, ``interval.type="mean"``);
+        ``"wald"``: invert the interval around ``p``, ``Q(p -/+ t se(F(q)))`` (R
+        ``oldsvyquantile(interval.type="Wald")``; use it with ``qrule="linear"``, R's
+        ``oldsvyquantile`` default, to reproduce R).
     level : float
     dist : {"t", "normal"}
     na_rm : bool
@@ -116,7 +121,7 @@ def quantile(
         if ci:
             cdf = mean((yv <= q).astype(float), dom, deff=False)
             lo, hi, se = _interval(
-                support, cum, cdf.estimate, q, cdf.se, design.df, level, dist, qrule, interval_type
+                support, cum, cdf.estimate, q, cdf.se, design.df, level, dist, qrule, interval_type, float(pk)
             )
             cdf_se, cdf_hat = cdf.se, cdf.estimate
         else:

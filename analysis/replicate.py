@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .design import Design, ReplicateWeights
+from .design import Design, JackknifeStructure, ReplicateWeights
 
 __all__ = ["jackknife"]
 
@@ -33,8 +33,10 @@ def jackknife(design: Design, mse: bool = True) -> Design:
     Lumley, T. (2010). *Complex Surveys*, section 2.3.
     Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., chapter 4.
 
-    The n x R replicate-weight matrix is dense: fine for survey-sized data, not meant for
-    millions of rows with thousands of PSUs.
+    The replicate weights are kept as a :class:`~analysis.design.JackknifeStructure` (unit,
+    stratum and factor of each replicate), never as an n x R matrix: replicate totals come from
+    PSU totals, so a JK1 design with one replicate per respondent costs O(n + R) per statistic.
+    Calibrating or trimming a jackknife design materialises the matrix (up to a size limit).
     """
     if design.is_replicate:
         raise ValueError("design is already a replicate design")
@@ -44,18 +46,24 @@ def jackknife(design: Design, mse: bool = True) -> Design:
     u = st.n_units
     if u < 2:
         raise ValueError("jackknife needs at least two PSUs")
-    row_stratum = st.stratum[st.codes]
     if st.n_strata == 1:
-        factor = np.full((design.n, u), u / (u - 1.0))
-        factor[np.arange(design.n), st.codes] = 0.0
-        return design._evolve(
-            rep=ReplicateWeights(design.weights[:, None] * factor, st.omf.copy(), (u - 1.0) / u, mse, "JK1")
-        )
-    keep_units = np.flatnonzero(st.n_h[st.stratum] > 1)
-    rep_stratum = st.stratum[keep_units]
+        rep_unit = np.arange(u)
+        rscales = st.omf.copy()
+        scale, kind = (u - 1.0) / u, "JK1"
+    else:
+        rep_unit = np.flatnonzero(st.n_h[st.stratum] > 1)
+        nh = st.n_h[st.stratum[rep_unit]].astype(float)
+        rscales = (nh - 1.0) / nh * st.omf[rep_unit]
+        scale, kind = 1.0, "JKn"
+    rep_stratum = st.stratum[rep_unit]
     nh = st.n_h[rep_stratum].astype(float)
-    same = row_stratum[:, None] == rep_stratum[None, :]
-    factor = np.where(same, nh / (nh - 1.0), 1.0)
-    factor[st.codes[:, None] == keep_units[None, :]] = 0.0
-    rscales = (nh - 1.0) / nh * st.omf[keep_units]
-    return design._evolve(rep=ReplicateWeights(design.weights[:, None] * factor, rscales, 1.0, mse, "JKn"))
+    structure = JackknifeStructure(
+        unit=st.codes,
+        n_units=u,
+        unit_stratum=st.stratum,
+        n_strata=st.n_strata,
+        rep_unit=rep_unit,
+        rep_stratum=rep_stratum,
+        factor=nh / (nh - 1.0),
+    )
+    return design._evolve(rep=ReplicateWeights(None, rscales, scale, mse, kind, structure))

@@ -8,12 +8,21 @@ categorical statistics).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
 
-__all__ = ["Estimate", "ProportionEstimate", "QuantileEstimate", "ByTable", "critical_value"]
+__all__ = [
+    "Estimate",
+    "ProportionEstimate",
+    "QuantileEstimate",
+    "ByTable",
+    "IndexTable",
+    "ContrastEstimate",
+    "critical_value",
+    "korn_graubard",
+]
 
 _PROPORTION_METHODS = ("logit", "xlogit", "wilson", "beta", "mean", "asin")
 
@@ -197,6 +206,7 @@ class QuantileEstimate(Estimate):
             dist,
             self.qrule,
             self.interval_type,
+            self.p,
         )
         return lo, hi
 
@@ -232,3 +242,220 @@ class ByTable:
         i = int(idx[0])
         deff = None if self.deff is None else _scalarise(self.deff[i])
         return Estimate(_scalarise(self.estimate[i]), _scalarise(self.se[i]), self.df, deff, self.levels)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ContrastEstimate(Estimate):
+    """A linear contrast or difference with its test against zero.
+
+    ``df`` may be ``inf`` (normal reference distribution) or an array for vector contrasts.
+    """
+
+    @property
+    def statistic(self):
+        """``estimate / se`` (NaN when ``se`` is 0)."""
+        est = np.asarray(self.estimate, dtype=float)
+        se = np.asarray(self.se, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _scalarise(np.where(se > 0, est / np.where(se > 0, se, 1.0), np.nan))
+
+    @property
+    def p_value(self):
+        """Two-sided p-value of the t (or normal, df = inf) test of ``estimate = 0``."""
+        t = np.abs(np.asarray(self.statistic, dtype=float))
+        return _scalarise(2.0 * stats.t.sf(t, np.asarray(self.df, dtype=float)))
+
+
+def korn_graubard(p, n_eff, level: float = 0.95):
+    """Clopper-Pearson interval with the effective sample size (Korn-Graubard).
+
+    Parameters
+    ----------
+    p : array_like
+        Estimated proportions.
+    n_eff : array_like
+        (Degrees-of-freedom adjusted) effective sample sizes, positive.
+    level : float
+
+    Returns
+    -------
+    (lower, upper) : arrays, finite and within [0, 1], also at ``p = 0`` or ``1``.
+
+    Notes
+    -----
+    With ``x = p n*``: ``(B^{-1}(a/2; x, n* - x + 1), B^{-1}(1 - a/2; x + 1, n* - x))``,
+    lower = 0 at p = 0 and upper = 1 at p = 1.
+
+    References
+    ----------
+    Korn, E. L., Graubard, B. I. (1998). *Survey Methodology* 24, 193-201.
+    """
+    critical_value(level, 1.0, "normal")
+    p = np.asarray(p, dtype=float)
+    ns = np.asarray(n_eff, dtype=float)
+    alpha = 1.0 - level
+    x = ns * p
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.where(p > 0, stats.beta.ppf(alpha / 2, np.maximum(x, 1e-300), ns - x + 1), 0.0)
+        hi = np.where(p < 1, stats.beta.ppf(1 - alpha / 2, x + 1, np.maximum(ns - x, 1e-300)), 1.0)
+    return lo, hi
+
+
+_INDEX_METHODS = ("logit", "beta", "wilson", "wald")
+_SHARE_KINDS = ("item", "pillar", "sipas", "expectation")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class IndexTable:
+    """Index estimates: one row per group, one column per measure (R ``svyby`` of several statistics).
+
+    Attributes
+    ----------
+    groups : ndarray or None
+        G group labels (sorted); ``None`` means one row, the whole population.
+    codes : tuple of str
+        K measure codes: the items, then the pillars, then ``"sipas"`` (or the items/areas of
+        :func:`~analysis.mean_scores` / :func:`~analysis.expectation_shares`).
+    kinds : tuple of str
+        ``"item"``, ``"pillar"``, ``"sipas"``, ``"mean"`` or ``"expectation"`` per measure.
+    estimate, se, deff, n_eff : ndarray (G, K)
+        Estimate, linearised (or replicate) standard error, design effect (against SRS with
+        replacement) and effective sample size: ``p(1-p)/se^2`` for shares (capped at ``n`` for
+        items and expectation shares, as NCHS), ``n/deff`` for mean scores, and ``n`` when not
+        defined (p = 0 or 1, se = 0).
+    n : ndarray of int (G, K)
+        Respondents with a substantive answer in the cell (positive weight).
+    df : ndarray of int (G, K)
+        Degrees of freedom of the cell (design df, or the domain df with ``domain_df=True``).
+    cov : ndarray (G, K, K)
+        Covariance of the measures within each row (see :meth:`covariance`).
+    """
+
+    groups: np.ndarray | None
+    codes: tuple
+    kinds: tuple
+    estimate: np.ndarray
+    se: np.ndarray
+    deff: np.ndarray
+    n: np.ndarray
+    df: np.ndarray
+    cov: np.ndarray
+    n_eff: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        share = np.array([k in _SHARE_KINDS for k in self.kinds], dtype=bool)[None, :]
+        binary = np.array([k in ("item", "expectation") for k in self.kinds], dtype=bool)[None, :]
+        n = self.n.astype(float)
+        p, se = self.estimate, self.se
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ne_share = p * (1.0 - p) / (se * se)
+            ne_mean = n / self.deff
+            ne = np.where(share, ne_share, ne_mean)
+            # capped at n for a binary share (NCHS); a pillar / SIPAS averages several answers
+            ne = np.where(np.isfinite(ne) & (ne > 0), np.where(binary, np.minimum(ne, n), ne), n)
+        ne = np.where(np.isnan(p), np.nan, ne)
+        object.__setattr__(self, "n_eff", ne)
+        for name in ("estimate", "se", "deff", "n", "df", "cov", "n_eff"):
+            getattr(self, name).setflags(write=False)
+
+    def __len__(self) -> int:
+        return int(self.estimate.shape[0])
+
+    def column(self, code: str) -> int:
+        """Column index of a measure code."""
+        try:
+            return self.codes.index(code)
+        except ValueError:
+            raise ValueError(f"code {code!r} is not a measure of this table") from None
+
+    def row(self, group) -> int:
+        """Row index of a group label (0 for a table without groups)."""
+        if self.groups is None:
+            return 0
+        idx = np.flatnonzero(self.groups == group)
+        if idx.size == 0:
+            raise ValueError(f"group {group!r} is not in the table")
+        return int(idx[0])
+
+    def covariance(self, g: int = 0) -> np.ndarray:
+        """(K, K) covariance matrix of the measures of row ``g`` (an integer row index)."""
+        if not isinstance(g, (int, np.integer)) or not 0 <= int(g) < len(self):
+            raise ValueError(f"g must be a row index in 0..{len(self) - 1}, got {g!r}")
+        return self.cov[int(g)]
+
+    def confint(self, level: float = 0.95, method: str = "logit"):
+        """Confidence intervals for every cell, shape (G, K) each.
+
+        Parameters
+        ----------
+        level : float
+        method : {"logit", "beta", "wilson", "wald"}
+            For shares (items, pillars, SIPAS, expectations). Mean scores always use the
+            symmetric t interval.
+
+        Returns
+        -------
+        (low, high) : ndarrays (G, K)
+
+        Notes
+        -----
+        ``t`` is the t quantile with the cell's ``df``.
+
+        * ``logit``: ``expit(logit p -/+ t se / (p(1-p)))`` (R ``svyciprop(method="logit")``).
+        * ``beta`` (Korn-Graubard): Clopper-Pearson with the degrees-of-freedom adjusted
+          effective sample size ``n* = n_eff (t_{n-1} / t_df)^2`` (NCHS standard; capped at
+          ``n`` for items and expectation shares).
+        * ``wilson``: the Wilson score interval with ``n_eff``.
+        * ``wald``: ``p -/+ t se`` clipped to [0, 1].
+
+        At ``p = 0`` or ``p = 1`` (e.g. all 12 respondents of an office satisfied) every method
+        gives the Korn-Graubard interval with ``n_eff = n``: finite, of positive width and inside
+        [0, 1]. R gives (1, 1) or NaN there.
+
+        References
+        ----------
+        Korn, E. L., Graubard, B. I. (1998). *Survey Methodology* 24, 193-201.
+        Parker, J. D. et al. (2017). NCHS data presentation standards for proportions.
+        *Vital Health Stat* 2(175).
+        Wilson, E. B. (1927). *JASA* 22, 209-212.
+        """
+        if method not in _INDEX_METHODS:
+            raise ValueError(f"method must be one of {_INDEX_METHODS}, got {method!r}")
+        crit = critical_value(level, self.df, "t")
+        crit = np.broadcast_to(crit, self.estimate.shape)
+        p, se, n = self.estimate, self.se, self.n.astype(float)
+        share = np.array([k in _SHARE_KINDS for k in self.kinds], dtype=bool)[None, :]
+        share = np.broadcast_to(share, p.shape)
+        alpha = 1.0 - level
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wald_lo, wald_hi = p - crit * se, p + crit * se
+            pq = p * (1.0 - p)
+            ne = self.n_eff
+            tn = np.where(n > 1, stats.t.ppf(1 - alpha / 2, np.maximum(n - 1.0, 1.0)), crit)
+            ne_df = ne * (tn / crit) ** 2
+            binary = np.array([k in ("item", "expectation") for k in self.kinds], dtype=bool)[None, :]
+            ne_df = np.where(binary, np.minimum(ne_df, np.where(n > 0, n, 1.0)), ne_df)
+            ne_df = np.where(np.isfinite(ne_df) & (ne_df > 0), ne_df, np.maximum(n, 1.0))
+            kg_lo, kg_hi = korn_graubard(np.clip(p, 0.0, 1.0), ne_df, level)
+            if method == "logit":
+                eta = np.log(p / (1.0 - p))
+                half = crit * se / pq
+                lo, hi = 1.0 / (1.0 + np.exp(-(eta - half))), 1.0 / (1.0 + np.exp(-(eta + half)))
+            elif method == "beta":
+                lo, hi = kg_lo, kg_hi
+            elif method == "wilson":
+                centre = p + crit**2 / (2.0 * ne)
+                half = crit / (2.0 * ne) * np.sqrt(4.0 * ne * pq + crit**2)
+                denom = 1.0 + crit**2 / ne
+                lo, hi = (centre - half) / denom, (centre + half) / denom
+            else:
+                lo, hi = np.clip(wald_lo, 0.0, 1.0), np.clip(wald_hi, 0.0, 1.0)
+            boundary = (p <= 0) | (p >= 1) | ~np.isfinite(lo) | ~np.isfinite(hi)
+            lo = np.where(boundary, kg_lo, lo)
+            hi = np.where(boundary, kg_hi, hi)
+            lo = np.where(share, lo, wald_lo)
+            hi = np.where(share, hi, wald_hi)
+            undefined = np.isnan(p)
+            lo = np.where(undefined, np.nan, lo)
+            hi = np.where(undefined, np.nan, hi)
+        return lo, hi

@@ -79,7 +79,8 @@ def _load_feature_commands() -> None:
     import importlib
 
     for module in ("survey.demo", "survey.imports.cli", "survey.admin.cli", "survey.campaigns.cli", "kiosk.cli",
-                   "survey.operations.cli"):
+                   "survey.operations.cli",
+                   "survey.indices.cli"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

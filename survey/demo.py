@@ -91,6 +91,10 @@ class DemoInfo:
     api_key: str | None = None
     admin_login: tuple[str, str] | None = None
     statistician_login: tuple[str, str] | None = None
+    #: what the index runs of the demo period are (printed after the counts)
+    index_lines: list[str] = field(default_factory=list)
+    #: an expert-survey invitation not yet answered (its /e/ link is printed)
+    expert_token: str | None = None
 
     def lines(self) -> list[str]:
         b = self.base_url
@@ -103,10 +107,14 @@ class DemoInfo:
             )
         else:
             out.append("The database already has data: nothing was seeded.")
+        out.extend(self.index_lines)
         out.append(f"  Home page            {b}/")
         if self.slip_token:
             out.append(f"  Receipt slip (QR)    {b}/slip/{self.slip_token}")
             out.append(f"  Its survey           {b}/r/{self.slip_token}")
+        if self.expert_token:
+            out.append(f"  Expert survey (XHH)  {b}/e/{self.expert_token}")
+            out.append(f"  PAR Index rankings   {b}/admin/par   (expert panels: {b}/admin/experts)")
         out.append(f"  API docs             {b}/schema")
         out.append(f"  Kiosk (tablet)       {b}/kiosk/enrol   (make an enrolment code at {b}/admin/kiosk/codes)")
         out.append(f"  Admin sign-in        {b}/admin/login")
@@ -301,7 +309,21 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, object]:
     for i in range(0, len(rows), 1000):
         await session.execute(insert(Response), rows[i : i + 1000])
     await session.commit()
-    return {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+    result = {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+
+    # ---- indices: a sampling campaign with answers and dispositions, a published sample run, a self-selected run
+    from survey.indices.demo_seed import seed_indices
+
+    result["indices"] = await seed_indices(session, settings, {code: q for code, (_u, _v, q) in unit_info.items()})
+
+    # ---- expert survey and PAR Index: a panel with answered invitations, appraisal points, published rankings
+    from survey.par.demo import seed_par
+
+    result["par"] = await seed_par(
+        session, settings, quality={code: q for code, (_u, _v, q) in unit_info.items()},
+        index_run_id=(result["indices"] or {}).get("sample_run"), today=today,
+    )
+    return result
 
 
 def _row(sub, submitted_at: datetime, check, settings: Settings) -> dict:
@@ -349,6 +371,22 @@ async def _unanswered_receipt(session: AsyncSession, settings: Settings) -> tupl
     return receipt_token(settings, row.id, row.token_expires_at.astimezone(ZoneInfo(settings.timezone)).date()), row.dossier_code
 
 
+async def _unanswered_expert_invitation(session: AsyncSession, settings: Settings) -> str | None:
+    """The token of an expert invitation that is not submitted and still open, if any."""
+    from survey.db.models import ExpertInvitation, ExpertSubmission
+    from survey.experts.services import invitation_token, local_today
+
+    row = (
+        await session.execute(
+            select(ExpertInvitation.id, ExpertInvitation.expires_on)
+            .outerjoin(ExpertSubmission, ExpertSubmission.invitation_id == ExpertInvitation.id)
+            .where(ExpertSubmission.id.is_(None), ExpertInvitation.expires_on >= local_today(settings))
+            .order_by(ExpertInvitation.id.desc()).limit(1)
+        )
+    ).first()
+    return None if row is None else invitation_token(settings, row.id, row.expires_on)
+
+
 async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInfo:
     """Seed an empty database (or only look at a non-empty one) and describe what to open."""
     from survey.db.engine import make_engine, make_sessionmaker
@@ -366,11 +404,18 @@ async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInf
                 info.api_key = result["api_key"]  # type: ignore[assignment]
                 info.admin_login = (DEMO_ADMIN, DEMO_PASSWORD)
                 info.statistician_login = (DEMO_STATISTICIAN, DEMO_PASSWORD)
+                ix = result.get("indices") or {}
+                if ix:
+                    info.index_lines = [
+                        f"  Index runs: #{ix['sample_run']} from sampling campaign #{ix['campaign_id']} ({ix['campaign_respondents']} respondents, published), "
+                        f"#{ix['self_selected_run']} from QR/kiosk answers (không phải mẫu xác suất); see: hailong indices show {ix['sample_run']}",
+                    ]
             else:
                 names = set(await session.scalars(select(User.username).where(User.username.in_([DEMO_ADMIN, DEMO_STATISTICIAN]))))
                 demo = await session.scalar(select(Unit.id).where(Unit.code == PROVINCE[0])) is not None
                 if demo and DEMO_ADMIN in names:
                     info.admin_login = (DEMO_ADMIN, DEMO_PASSWORD + " (unless changed)")
+            info.expert_token = await _unanswered_expert_invitation(session, settings)
             found = await _unanswered_receipt(session, settings)
             if found is not None:
                 info.slip_token, info.slip_dossier_code = found

@@ -67,7 +67,7 @@ async def _overview(request: Request, db_session: AsyncSession, link: svc.Expert
     return page(request, "expert/start.html", ctx, status_code=status)
 
 
-@get(_paths(), include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(_paths(), include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def start(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     link = await _open(request, db_session, token, settings, mark_opened=True)
     if isinstance(link, Template):
@@ -95,7 +95,7 @@ async def _unit_page(request, db_session, link, code, values=None, errors=(), st
     return page(request, "expert/unit.html", ctx, status_code=status)
 
 
-@get(_paths("/u/{code:str}"), include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(_paths("/u/{code:str}"), include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def unit_get(request: Request, token: FromPath[str], code: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     link = await _open(request, db_session, token, settings, mark_opened=True)
     if isinstance(link, Template):
@@ -105,7 +105,7 @@ async def unit_get(request: Request, token: FromPath[str], code: FromPath[str], 
     return await _unit_page(request, db_session, link, code)
 
 
-@post(_paths("/u/{code:str}"), include_in_schema=False, response_headers=PRIVATE_HEADERS, status_code=303)
+@post(_paths("/u/{code:str}"), include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"}, status_code=303)
 async def unit_post(request: Request, token: FromPath[str], code: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     link = await _open(request, db_session, token, settings)
     if isinstance(link, Template):
@@ -134,7 +134,7 @@ async def unit_post(request: Request, token: FromPath[str], code: FromPath[str],
     return Redirect(f"/e/{link.token}{_q(request)}", status_code=303)
 
 
-@post(_paths("/gui"), include_in_schema=False, response_headers=PRIVATE_HEADERS, status_code=303)
+@post(_paths("/gui"), include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"}, status_code=303)
 async def submit(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     link = await _open(request, db_session, token, settings)
     if isinstance(link, Template):
@@ -150,7 +150,7 @@ async def submit(request: Request, token: FromPath[str], db_session: NamedDepend
     return Redirect(f"/e/{link.token}/cam-on{_q(request)}", status_code=303)
 
 
-@get(_paths("/cam-on"), include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(_paths("/cam-on"), include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def thanks(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     link = await _open(request, db_session, token, settings)
     if isinstance(link, Template):
@@ -324,6 +324,7 @@ experts_router = Router(
     exception_handlers={401: redirect_to_login},
     include_in_schema=False,
     tags=["admin"],
+    opt={"access": "statistician"},
 )
 
 ROUTES: list = [start, unit_get, unit_post, submit, thanks, experts_router]

@@ -22,6 +22,8 @@ from survey.indices.methodology import Methodology
 
 #: unit kinds of each unit group (block); the province (root) belongs to none
 UNIT_GROUPS = {"department": ("department",), "commune_level": ("commune", "ward", "special_zone")}
+#: integer codes of the unit groups in arrays (0 = no group: the province itself)
+GROUP_CODES = ("", "department", "commune_level")
 UNIT_GROUP_LABELS = {"department": "Khối sở, ban, ngành", "commune_level": "Khối xã, phường, đặc khu"}
 CHANNEL_LABELS = {"qr": "Mã QR trên phiếu hẹn", "kiosk": "Máy đánh giá tại quầy", "campaign": "Khảo sát chọn mẫu", "web": "Trang web", "paper": "Phiếu giấy"}
 #: measures that get a Fay-Herriot estimate in small unit cells
@@ -61,56 +63,56 @@ class Weighting:
 
 
 def consistent_margins(
-    labels: dict[str, np.ndarray], frame_counts: dict[str, dict[str, int]], base_weights: np.ndarray
-) -> tuple[list[tuple[np.ndarray, dict[str, float]]], dict[str, Any]]:
+    labels: dict[str, np.ndarray], unknown: dict[str, Any], frame_counts: dict[str, dict[Any, float]], base_weights: np.ndarray
+) -> tuple[list[tuple[np.ndarray, dict[Any, float]]], dict[str, Any]]:
     """Raking margins that all sum to the same covered population N*.
 
-    N* is the frame total of the units (first variable) that have respondents.  In every variable,
-    respondent levels the frame does not know (an unknown field, a unit without receipts) keep their
-    weighted share of N*; the frame's levels share the rest in the frame's proportions; frame levels
-    without respondents are dropped (reported as uncovered).
+    ``labels``: variable -> integer label per respondent; ``unknown``: the label meaning "not known"
+    (e.g. field 0 for a kiosk rating without a receipt) or None.  N* is the frame total of the levels
+    of the first variable (the units) that have respondents.  In every variable, respondent levels the
+    frame does not know (unknown, or a unit without receipts) keep their weighted share of N*; the
+    frame's levels share the rest in the frame's proportions; frame levels without respondents are
+    dropped (reported as uncovered).
     """
     names = list(labels)
-    first = names[0]
     w = np.asarray(base_weights, dtype=float)
     W = float(w.sum())
-    fc0 = frame_counts.get(first, {})
-    present0 = set(np.unique(labels[first].astype(str)).tolist())
-    n_star = float(sum(v for k, v in fc0.items() if k in present0)) or W
+    first = names[0]
+    present0 = set(np.unique(labels[first]).tolist())
+    n_star = float(sum(v for k, v in frame_counts.get(first, {}).items() if k in present0)) or W
     margins = []
     info: dict[str, Any] = {"covered_population": n_star, "uncovered": {}, "self_representing": {}}
     for name in names:
-        lab = labels[name].astype(str)
-        lab = np.where(lab == UNKNOWN, UNKNOWN_LEVEL, lab).astype(object)
-        fc = {k: float(v) for k, v in frame_counts.get(name, {}).items() if v > 0 and k not in (UNKNOWN, UNKNOWN_LEVEL)}
+        lab = np.asarray(labels[name])
+        fc = {k: float(v) for k, v in frame_counts.get(name, {}).items() if v > 0 and k != unknown.get(name)}
         levels, inv = np.unique(lab, return_inverse=True)
-        wl = np.bincount(inv, weights=w, minlength=levels.size)
-        known = [lv for lv in levels.tolist() if lv in fc]
-        other = [lv for lv in levels.tolist() if lv not in known]
-        share_other = float(sum(wl[levels.tolist().index(lv)] for lv in other)) / W if W > 0 else 0.0
-        totals: dict[str, float] = {}
+        wl = np.bincount(inv.reshape(-1), weights=w, minlength=levels.size)
+        lv = levels.tolist()
+        known = [x for x in lv if x in fc]
+        other = [i for i, x in enumerate(lv) if x not in fc]
+        share_other = float(wl[other].sum()) / W if W > 0 else 0.0
         known_total = sum(fc[k] for k in known)
-        for k in known:
-            totals[k] = n_star * (1.0 - share_other) * fc[k] / known_total
-        for lv in other:
-            totals[lv] = n_star * float(wl[levels.tolist().index(lv)]) / W
-        info["uncovered"][name] = sorted(set(fc) - set(levels.tolist()))
-        info["self_representing"][name] = sorted(other)
+        totals: dict[Any, float] = {k: n_star * (1.0 - share_other) * fc[k] / known_total for k in known}
+        for i in other:
+            totals[lv[i]] = n_star * float(wl[i]) / W
+        info["uncovered"][name] = sorted(str(k) for k in set(fc) - set(lv))
+        info["self_representing"][name] = sorted(str(lv[i]) for i in other)
         margins.append((lab, totals))
     return margins, info
 
 
-def composition(labels: dict[str, np.ndarray], frame_counts: dict[str, dict[str, int]], names: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+def composition(labels: dict[str, np.ndarray], frame_counts: dict[str, dict[Any, float]], names: dict[str, dict[Any, str]]) -> list[dict[str, Any]]:
     """Respondents' unweighted shares next to the frame's shares, per variable and category."""
     out = []
     for var, lab in labels.items():
         fc = frame_counts.get(var, {})
         total_f = float(sum(fc.values())) or 1.0
-        levels, counts = np.unique(lab.astype(str), return_counts=True)
+        levels, counts = np.unique(np.asarray(lab), return_counts=True)
         sample = dict(zip(levels.tolist(), counts.tolist(), strict=True))
-        n = float(lab.size) or 1.0
+        n = float(np.asarray(lab).size) or 1.0
         for cat in sorted(set(fc) | set(sample)):
-            out.append({"variable": var, "category": cat, "label": names.get(var, {}).get(cat, cat or "(không rõ)"),
+            code = names.get(var, {}).get(cat, str(cat))
+            out.append({"variable": var, "category": code or UNKNOWN_LEVEL, "label": code or UNKNOWN_LEVEL,
                         "sample_share": sample.get(cat, 0) / n, "frame_share": fc.get(cat, 0) / total_f})
     return out
 
@@ -137,15 +139,20 @@ def weighting_summary(w: np.ndarray) -> dict[str, float]:
     }
 
 
-def self_selected_weighting(labels: dict[str, np.ndarray], frame_counts: dict[str, dict[str, int]], names, meth: Methodology) -> Weighting:
+def self_selected_weighting(labels: dict[str, np.ndarray], unknown: dict[str, Any], frame_counts, names, meth: Methodology) -> Weighting:
     """Self-selected respondents: equal starting weights raked to the receipts' margins."""
     n = next(iter(labels.values())).size
     base = np.ones(n)
-    margins, info = consistent_margins(labels, frame_counts, base)
+    margins, info = consistent_margins(labels, unknown, frame_counts, base)
     info["raking_vars"] = list(labels)
     design = _rake(an.Design(weights=base), margins, info)
     w = np.asarray(design.weights, dtype=float)
     info.setdefault("raking", "raked to " + " and ".join(labels))
+    if meth.self_selected_variance == "fixed_weights":
+        design = an.Design(weights=w)
+        info["variance"] = "linearisation with the raked weights taken as fixed"
+    else:
+        info["variance"] = "linearisation through the raking (calibrated design)"
     info.update(weighting_summary(w))
     psu = np.arange(1, n + 1)
     return Weighting(w, design, np.full(n, "all", dtype=object), psu, info, composition(labels, frame_counts, names))
@@ -155,11 +162,11 @@ def sample_weighting(
     *,
     resp_member_ids: np.ndarray,
     resp_strata: np.ndarray,
-    resp_probs: np.ndarray,
     members: Any,
     stratum_population: dict[str, int],
     labels: dict[str, np.ndarray],
-    frame_counts: dict[str, dict[str, int]],
+    unknown: dict[str, Any],
+    frame_counts: dict[str, dict[Any, float]],
     names,
     meth: Methodology,
 ) -> Weighting:
@@ -186,12 +193,18 @@ def sample_weighting(
     pops = np.array([float(stratum_population.get(u, 0)) for u in uniq.tolist()])
     use_fpc = bool(uniq.size) and bool((pops > 0).all() and (pops >= np.bincount(inv, minlength=uniq.size)).all())
     fpc = pops[inv]
-    design = an.Design(weights=w0, strata=strata.astype(str), fpc=fpc if use_fpc else None, lonely_psu=meth.lonely_psu)
-    margins, minfo = consistent_margins(labels, frame_counts, w0)
+    lonely = meth.lonely_psu
+    if lonely == "adjust" and (np.bincount(inv, minlength=uniq.size) == 1).any():
+        # the grouped variance engine cannot centre lonely strata on the grand mean for many groups
+        lonely = "average"
+    info["lonely_psu"] = lonely
+    design = an.Design(weights=w0, strata=strata.astype(str), fpc=fpc if use_fpc else None, lonely_psu=lonely)
+    margins, minfo = consistent_margins(labels, unknown, frame_counts, w0)
     info.update(minfo)
     design = _rake(design, margins, info)
     info.setdefault("raking", "raked to the frame's " + " and ".join(labels) + " margins")
     info["fpc"] = "stratum population sizes" if use_fpc else "none"
+    info["variance"] = "linearisation through the raking (calibrated design), strata" + (" with fpc" if use_fpc else "")
     w = np.asarray(design.weights, dtype=float)
     info.update(weighting_summary(w))
     return Weighting(w, design, strata, np.asarray(resp_member_ids), info, composition(labels, frame_counts, names))
@@ -200,52 +213,8 @@ def sample_weighting(
 # --------------------------------------------------------------------------- estimation
 
 
-class _InterimTable:
-    """Interim stand-in for ``an.IndexTable`` until analysis ships ``sipas_index`` (items via ``an.by``;
-    pillar and SIPAS estimates as means of item estimates, SE unknown).  Removed when it lands."""
-
-    def __init__(self, answers, design, items_by_pillar, items, groups, satisfied, missing):
-        items = list(items)
-        g = np.zeros(design.n, dtype=np.int64) if groups is None else np.asarray(groups)
-        levels = np.unique(g.astype(str)) if groups is not None else np.array(["all"])
-        gl = g.astype(str) if groups is not None else np.full(design.n, "all")
-        K = len(items) + len(items_by_pillar) + 1
-        G = levels.size
-        est = np.full((G, K), np.nan)
-        se = np.full((G, K), np.nan)
-        deff = np.full((G, K), np.nan)
-        n = np.zeros((G, K), dtype=np.int64)
-        for j, _it in enumerate(items):
-            sub = answers[:, j] != missing
-            y = np.where(sub, np.isin(answers[:, j], satisfied).astype(float), np.nan)
-            for gi, lv in enumerate(levels):
-                m = (gl == lv) & sub
-                n[gi, j] = int(m.sum())
-                if m.sum() >= 1:
-                    e = an.mean(np.where(m, y, 0.0), design.subset(m))
-                    est[gi, j], se[gi, j] = float(e.estimate), float(e.se)
-        for p_i, (_pid, its) in enumerate(items_by_pillar.items()):
-            cols = [items.index(i) for i in its]
-            est[:, len(items) + p_i] = np.nanmean(est[:, cols], axis=1)
-            n[:, len(items) + p_i] = n[:, cols].max(axis=1)
-        est[:, -1] = np.nanmean(est[:, len(items) : len(items) + len(items_by_pillar)], axis=1)
-        n[:, -1] = n[:, : len(items)].max(axis=1)
-        self.groups = None if groups is None else levels
-        self.codes = tuple(items) + tuple(items_by_pillar) + ("sipas",)
-        self.kinds = ("item",) * len(items) + ("pillar",) * len(items_by_pillar) + ("sipas",)
-        self.estimate, self.se, self.deff, self.n = est, se, deff, n
-        self.n_eff = n.astype(float)
-        self.df = np.full((G, K), max(design.df, 1))
-
-    def confint(self, level=0.95, method="beta"):
-        z = 1.959963984540054 if level == 0.95 else float(__import__("scipy.stats").stats.norm.ppf(0.5 + level / 2))
-        return np.clip(self.estimate - z * self.se, 0, 1), np.clip(self.estimate + z * self.se, 0, 1)
-
-
-def _sipas_index(answers, design, items_by_pillar, *, items, groups, satisfied):
-    if hasattr(an, "sipas_index"):
-        return an.sipas_index(answers, design, items_by_pillar, items=items, groups=groups, satisfied=satisfied, missing=0)
-    return _InterimTable(answers, design, items_by_pillar, items, groups, satisfied, 0)
+#: group value standing in for "no group" (unknown field, the province's own unit group); its rows are dropped
+NO_GROUP = -1
 
 
 def _f(x) -> float | None:
@@ -253,35 +222,36 @@ def _f(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def table_cells(table: Any, domain: str, labels: dict[str, str], meth: Methodology, *, measure_of=None, skip=(UNKNOWN,)) -> list[dict[str, Any]]:
-    """Cells from an IndexTable-like result: one per (group, code)."""
-    lo, hi = table.confint(level=meth.level, method=meth.interval) if _is_share_table(table) else table.confint(level=meth.level)
-    groups = [""] if table.groups is None else [str(g) for g in np.asarray(table.groups).tolist()]
+def table_cells(
+    table: Any, domain: str, codes: dict[Any, str], labels: dict[str, str], meth: Methodology, *, measure_of=None
+) -> list[dict[str, Any]]:
+    """Cells from an ``an.IndexTable``: one per (group, measure).  ``codes`` maps a group value to its
+    domain_code, ``labels`` a domain_code to its name; the NO_GROUP row is dropped."""
+    lo, hi = table.confint(level=meth.level, method=meth.interval)
+    groups = [None] if table.groups is None else np.asarray(table.groups).tolist()
     out = []
     for gi, g in enumerate(groups):
-        if table.groups is not None and g in skip:
+        if g == NO_GROUP:
             continue
+        dcode = "" if g is None else codes.get(g, str(g))
         for k, (code, kind) in enumerate(zip(table.codes, table.kinds, strict=True)):
             measure, mcode = measure_of(code, kind) if measure_of else (kind, code)
             if measure == "sipas":
                 mcode = ""
             out.append({
-                "domain": domain, "domain_code": g, "domain_label": labels.get(g, g),
+                "domain": domain, "domain_code": dcode, "domain_label": labels.get(dcode, dcode),
                 "measure": measure, "measure_code": mcode,
                 "estimate": _f(table.estimate[gi, k]), "se": _f(table.se[gi, k]),
-                "ci_low": _f(lo[gi, k]), "ci_high": _f(hi[gi, k]), "df": _f(np.asarray(table.df)[gi, k] if np.ndim(table.df) else table.df),
+                "ci_low": _f(lo[gi, k]), "ci_high": _f(hi[gi, k]), "df": _f(table.df[gi, k]),
                 "deff": _f(table.deff[gi, k]), "n_eff": _f(table.n_eff[gi, k]), "n": int(table.n[gi, k]), "method": "direct",
             })
     return out
 
 
-def _is_share_table(table: Any) -> bool:
-    return not all(k == "mean" for k in table.kinds)
-
-
 def estimate_domain(
     domain: str,
     groups: np.ndarray | None,
+    codes: dict[Any, str],
     labels: dict[str, str],
     *,
     answers: np.ndarray,
@@ -294,21 +264,32 @@ def estimate_domain(
     areas: Sequence[str],
     meth: Methodology,
 ) -> list[dict[str, Any]]:
-    """Every measure of one domain kind (province, unit, field, ...) in one vectorised pass each."""
+    """Every measure of one domain kind (province, unit, field, ...): one vectorised call per table.
+
+    ``groups``: integer group of each respondent (NO_GROUP for none), or None for the whole population.
+    """
     sat = tuple(meth.satisfied)
-    cells = table_cells(_sipas_index(answers, design, items_by_pillar, items=list(items), groups=groups, satisfied=sat), domain, labels, meth)
+    gc = None if groups is None else an.GroupCodes(np.asarray(groups, dtype=np.int64))
+    t_idx = an.sipas_index(answers, design, items_by_pillar, items=list(items), groups=gc, satisfied=sat, missing=0, empty="nan")
+    cells = table_cells(t_idx, domain, codes, labels, meth)
     ov = overall.reshape(-1, 1)
-    t_over = _sipas_index(ov, design, {"overall": ["overall"]}, items=["overall"], groups=groups, satisfied=sat)
-    cells += [c for c in table_cells(t_over, domain, labels, meth, measure_of=lambda code, kind: ("overall", "") if kind == "item" else ("_", code)) if c["measure"] == "overall"]
-    if hasattr(an, "mean_scores"):
-        both = np.concatenate([answers, ov], axis=1)
-        t_mean = an.mean_scores(both, design, items=[*items, "overall"], groups=groups, missing=0)
-        cells += table_cells(t_mean, domain, labels, meth, measure_of=lambda code, kind: ("mean_score", code))
-    if chosen is not None and chosen_mask is not None and chosen_mask.any() and areas and hasattr(an, "expectation_shares"):
-        d_exp = design.subset(chosen_mask)
-        t_exp = an.expectation_shares(chosen, d_exp, areas=list(areas), groups=groups)
-        exp_cells = table_cells(t_exp, domain, labels, meth, measure_of=lambda code, kind: ("expectation", code))
-        cells += exp_cells
+    t_over = an.sipas_index(ov, design, {"overall": ["overall"]}, items=["overall"], groups=gc, satisfied=sat, missing=0, empty="nan")
+    cells += [c for c in table_cells(t_over, domain, codes, labels, meth, measure_of=lambda code, kind: (("overall", "") if kind == "item" else ("-", code)))
+              if c["measure"] == "overall"]
+    both = np.concatenate([answers, ov.astype(answers.dtype)], axis=1)
+    t_mean = an.mean_scores(both, design, items=[*items, "overall"], groups=gc, missing=0, empty="nan")
+    cells += table_cells(t_mean, domain, codes, labels, meth, measure_of=lambda code, kind: ("mean_score", code))
+    if chosen is not None and chosen_mask is not None and chosen_mask.any() and areas:
+        # only respondents whose questionnaire offers expectations are in the denominators (a domain of
+        # the full design: zero weight elsewhere).  Zero-weight rows get an in-domain group value so
+        # that groups without such respondents (the kiosk channel) get no row; with weight zero they
+        # change no estimate, standard error or degree of freedom.
+        eg = None
+        if groups is not None:
+            g = np.asarray(groups, dtype=np.int64)
+            eg = an.GroupCodes(np.where(chosen_mask, g, g[np.flatnonzero(chosen_mask)[0]]))
+        t_exp = an.expectation_shares(chosen, design.subset(chosen_mask), areas=list(areas), groups=eg)
+        cells += table_cells(t_exp, domain, codes, labels, meth, measure_of=lambda code, kind: ("expectation", code))
     return cells
 
 
@@ -325,7 +306,7 @@ def apply_small_cells(cells: list[dict[str, Any]], min_n: int, covariates: dict[
             codes = sorted({c["measure_code"] for c in cells if c["domain"] == "unit" and c["measure"] == measure})
             for mcode in codes:
                 group = [c for c in cells if c["domain"] == "unit" and c["measure"] == measure and c["measure_code"] == mcode]
-                usable = [c for c in group if c["domain_code"] in covariates and c["estimate"] is not None and c["se"] and c["se"] > 0 and c["n"] >= 2]
+                usable = [c for c in group if c["domain_code"] in covariates and c["estimate"] is not None and c["se"] and c["se"] > 0 and c["n"] >= 3]
                 p = 1 + len(next(iter(covariates.values())))
                 if len(usable) < p + 3 or not any(c["n"] < min_n for c in usable):
                     continue
@@ -356,26 +337,29 @@ def apply_small_cells(cells: list[dict[str, Any]], min_n: int, covariates: dict[
 # --------------------------------------------------------------------------- QĐ 766
 
 
-def admin_766_cells(groups: dict[str, tuple[np.ndarray, dict[str, str]]], overdue: np.ndarray, dissatisfied: np.ndarray, full_at: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def admin_766_cells(
+    groups: dict[str, tuple[np.ndarray, dict[str, str]]], dossiers: np.ndarray, overdue: np.ndarray, dissatisfied: np.ndarray, full_at: float
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The QĐ 766/QĐ-TTg administrative rate per domain: 1 − overdue share − share rated "không hài lòng".
 
-    ``groups``: domain -> (label per receipt, names); the province is domain "province" with one label.
+    Rows are receipt counts (e.g. per unit × field): ``dossiers``, ``overdue``, ``dissatisfied``;
+    ``groups``: domain -> (label per row, names); the province is domain "province" with one label "".
     Two cells per domain value: ``admin_766`` (the rate) and ``admin_766``/``points`` (share of full
     points: 1 at ≥ ``full_at``, proportional below).  Counts every dossier, rated or not: not a survey
-    estimate.
+    estimate, so no standard error.
     """
     cells, detail = [], {}
     for domain, (lab, names) in groups.items():
-        lab = lab.astype(str)
+        lab = np.asarray(lab).astype(str)
         levels, inv = np.unique(lab, return_inverse=True)
-        N = np.bincount(inv, minlength=levels.size)
+        N = np.bincount(inv, weights=dossiers.astype(float), minlength=levels.size)
         od = np.bincount(inv, weights=overdue.astype(float), minlength=levels.size)
         ds = np.bincount(inv, weights=dissatisfied.astype(float), minlength=levels.size)
         for i, code in enumerate(levels.tolist()):
-            if domain != "province" and code == UNKNOWN:
+            if (domain != "province" and code == UNKNOWN) or N[i] <= 0:
                 continue
-            rate = max(0.0, 1.0 - (od[i] + ds[i]) / N[i])
-            points = min(1.0, rate / full_at)
+            rate = float(max(0.0, 1.0 - (od[i] + ds[i]) / N[i]))
+            points = float(min(1.0, rate / full_at))
             base = {"domain": domain, "domain_code": code, "domain_label": names.get(code, code), "measure": "admin_766",
                     "se": None, "ci_low": None, "ci_high": None, "df": None, "deff": None, "n_eff": None, "n": int(N[i]), "method": "administrative"}
             cells.append({**base, "measure_code": "", "estimate": rate})
@@ -388,14 +372,30 @@ def admin_766_cells(groups: dict[str, tuple[np.ndarray, dict[str, str]]], overdu
 
 
 def inputs_hash(response_ids: np.ndarray, weights: np.ndarray, parameters: dict[str, Any]) -> str:
-    """sha256 over the parameters (canonical JSON), then the sorted response ids with their weights."""
+    """sha256 over the parameters (canonical JSON), the sorted response ids and their weights.
+
+    Weights enter with a 40-bit mantissa (about 12 significant digits) and their binary exponent, so
+    the same inputs give the same bytes on every platform without formatting a million numbers.
+    """
     h = hashlib.sha256()
     h.update(json.dumps(parameters, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode())
-    ids = np.asarray(response_ids).astype(str)
-    order = np.argsort(ids, kind="stable")
+    ids = np.asarray(response_ids)
+    if ids.dtype.kind != "S":
+        ids = ids.astype("S36")
+    order = np.argsort(ids, kind="stable") if ids.size > 1 and not bool((ids[:-1] <= ids[1:]).all()) else np.arange(ids.size)
     h.update(b"\0")
-    h.update("\n".join(ids[order].tolist()).encode())
+    h.update(ids[order].tobytes())
+    m, e = np.frexp(np.asarray(weights, dtype=float)[order])
     h.update(b"\0")
-    # 12 significant digits: the same inputs give the same bytes on every platform
-    h.update(np.char.mod("%.12g", np.asarray(weights, dtype=float)[order]).astype("S").tobytes() if ids.size else b"")
+    h.update(np.rint(m * 2.0**40).astype("<i8").tobytes())
+    h.update(e.astype("<i4").tobytes())
+    return h.hexdigest()
+
+
+def digest(*columns: Any) -> str:
+    """sha256 of a few parallel columns (their text, row by row)."""
+    h = hashlib.sha256()
+    for col in columns:
+        h.update("\x1f".join(str(v) for v in np.asarray(col, dtype=object).tolist()).encode())
+        h.update(b"\x1e")
     return h.hexdigest()

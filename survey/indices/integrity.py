@@ -7,8 +7,10 @@ day it rated, this rule compares the device's ratings in the trailing window wit
 ratings (QR and sample answers) in the same window:
 
 * expected share of category c: ``p_c`` from the reference (add-½ smoothing);
-* a category is inflated when its count is improbably high, ``P(X >= x_c) < alpha`` for
-  ``X ~ Binomial(n, p_c)``;
+* a category is inflated when its count is improbably high against the reference: the exact
+  conditional test of two proportions (as Fisher's), ``P(X >= x_c) < alpha / 5`` for
+  ``X ~ Binomial(x_c + r_c, n / (n + m))`` (x_c, r_c the device's and the reference's counts of c,
+  n and m their totals; Bonferroni over the 5 categories);
 * its excess is the count beyond what the other categories imply, ``x_c - p_c (n - x_c) / (1 - p_c)``
   (if only c was inflated, ``(n - x_c) / (1 - p_c)`` estimates the genuine ratings);
 * that many of the device's unflagged ratings of category c in the window are flagged, in a
@@ -129,8 +131,11 @@ def kiosk_window_excess(
                 continue
             p = (ref_counts + 0.5) / (n_ref + 0.5 * CATEGORIES)
             obs = np.bincount(drat[a:b][live] - 1, minlength=CATEGORIES)
-            pval = binom.sf(obs - 1, n_dev, p)
-            for c in np.flatnonzero(pval < alpha):
+            # exact conditional test (as Fisher's): given the category's count on device + reference, the
+            # device's share of it is Binomial(total, n_dev / (n_dev + n_ref)) when both share a distribution;
+            # Bonferroni over the categories
+            pval = binom.sf(obs - 1, obs + ref_counts, n_dev / (n_dev + n_ref))
+            for c in np.flatnonzero(pval < alpha / CATEGORIES):
                 excess = int(np.floor(obs[c] - p[c] * (n_dev - obs[c]) / (1.0 - p[c])))
                 if excess < 1:
                     continue

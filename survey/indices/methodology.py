@@ -27,6 +27,9 @@ class Methodology:
     interval: str = "beta"
     #: receipt margins the weights are raked to
     raking: tuple[str, ...] = ("unit", "field")
+    #: self-selected runs: "fixed_weights" = standard errors treat the raked weights as fixed (the figures are
+    #: model-based anyway: not a probability sample); "calibrated" = linearisation through the raking
+    self_selected_variance: str = "fixed_weights"
     #: strata with one respondent (R options(survey.lonely.psu))
     lonely_psu: str = "adjust"
     #: QĐ 766: full points at this rate or above, proportional below

@@ -40,10 +40,12 @@ from survey.questionnaires import registry
 from survey.responses.validation import FieldError
 from survey.settings import Settings
 from survey.stats import (
+    CHANNEL_CODES,
+    RECEIPT_CHANNEL_CODES,
     IndexResponses,
     load_campaign_members,
     load_index_responses,
-    load_receipts,
+    load_receipt_counts,
     load_units,
 )
 
@@ -132,13 +134,13 @@ def _check_request(period_start: date, period_end: date, source: str, campaign_i
         raise IndexRunError("methodology_version", f"Phiên bản phương pháp “{methodology_version}” không tồn tại.", str(exc).capitalize() + ".") from None
 
 
-def _unit_arrays(resp: IndexResponses, units: dict[int, compute.UnitInfo]) -> tuple[np.ndarray, np.ndarray]:
-    """Unit code and unit group of every respondent (vectorised through the sorted unit ids)."""
-    ids = np.array(sorted(units), dtype=np.int64)
-    codes = np.array([units[i].code for i in ids.tolist()], dtype=object)
-    groups = np.array([units[i].group for i in ids.tolist()], dtype=object)
-    pos = np.searchsorted(ids, resp.unit_ids)
-    return codes[pos], groups[pos]
+def _unit_group_codes(resp: IndexResponses, units: dict[int, compute.UnitInfo]) -> np.ndarray:
+    """Unit group of every respondent as 0 (none), 1 (department), 2 (commune_level)."""
+    top = max(units) if units else 0
+    lookup = np.zeros(top + 1, dtype=np.int64)
+    for uid, u in units.items():
+        lookup[uid] = compute.GROUP_CODES.index(u.group) if u.group in compute.GROUP_CODES else 0
+    return lookup[resp.unit_ids]
 
 
 async def compute_run(
@@ -167,20 +169,21 @@ async def compute_run(
     items_by_pillar = {p.id: [i.id for i in q.items_of(p.id)] for p in q.pillars if q.items_of(p.id)}
     areas = [o.id for o in q.expectations.options] if q.expectations else []
     units = {uid: compute.UnitInfo(code, name, kind) for uid, code, name, kind, _parent in await load_units(session)}
-    unit_names = {u.code: u.name for u in units.values()}
+    unit_code = {uid: u.code for uid, u in units.items()}
+    unit_name = {uid: u.name for uid, u in units.items()}
+    compatible = [q.id] if source == "sample" else sorted(_compatible_questionnaires(set(items)))
 
     _progress(progress, "load", 0, 1)
     channels = ("campaign",) if source == "sample" else (*meth.self_selected_channels, "campaign")
     loaded = await load_index_responses(
         session, period_start=period_start, period_end=period_end, items=items, areas=areas, channels=channels,
-        timezone=settings.timezone, campaign_id=campaign_id,
+        questionnaires=compatible, timezone=settings.timezone, campaign_id=campaign_id,
     )
     _progress(progress, "load", 1, 1)
 
     # ---- exclusions, in rule order; each response is counted under the first rule that removes it
     n_loaded = len(loaded)
-    reference = (loaded.channels == "campaign") | (loaded.channels == "qr")
-    in_scope = np.ones(n_loaded, bool) if source == "sample" else np.isin(loaded.channels, list(meth.self_selected_channels))
+    in_scope = np.ones(n_loaded, bool) if source == "sample" else loaded.channel_is(*meth.self_selected_channels)
     keep = in_scope.copy()
     exclusions: dict[str, int] = {}
 
@@ -189,15 +192,14 @@ async def compute_run(
         exclusions[rule] = int(hit.sum())
         keep[hit] = False
 
-    drop("review_pending", loaded.review == "pending")
-    drop("review_rejected", loaded.review == "rejected")
-    compatible = {q.id} if source == "sample" else _compatible_questionnaires(set(items))
-    drop("questionnaire", ~np.isin(loaded.questionnaires, sorted(compatible)))
+    drop("review_pending", loaded.review_is("pending"))
+    drop("review_rejected", loaded.review_is("rejected"))
+    drop("questionnaire", loaded.questionnaire_codes == 0)
     integrity_devices: list[dict[str, Any]] = []
     if source == "self_selected":
         rule = kiosk_window_excess(
             loaded.device_ids, loaded.unit_ids, loaded.day, loaded.overall,
-            is_kiosk=keep & (loaded.channels == "kiosk"), is_reference=reference & (loaded.review == "accepted"),
+            is_kiosk=keep & loaded.channel_is("kiosk"), is_reference=loaded.channel_is("qr", "campaign") & loaded.review_is("accepted"),
             window_days=meth.kiosk_window_days, alpha=meth.kiosk_window_alpha,
             min_device=meth.kiosk_window_min_device, min_reference=meth.kiosk_window_min_reference,
         )
@@ -221,57 +223,67 @@ async def compute_run(
             f"No responses in the period {period_start}..{period_end}.",
         )
 
-    unit_codes, unit_groups = _unit_arrays(resp, units)
-    fields = resp.fields.astype(str).astype(object)
+    field_names = resp.field_names
+    field_index = {f: i for i, f in enumerate(field_names)}
+    groups_u = _unit_group_codes(resp, units)
     if source == "sample":
-        chan = resp.receipt_channels.astype(str).astype(object)
-        chan_labels = RECEIPT_CHANNEL_LABELS
+        chan, chan_names, chan_labels = resp.receipt_channel_codes, RECEIPT_CHANNEL_CODES, RECEIPT_CHANNEL_LABELS
     else:
-        chan = resp.channels.astype(str).astype(object)
-        chan_labels = compute.CHANNEL_LABELS
+        chan, chan_names, chan_labels = resp.channel_codes, CHANNEL_CODES, compute.CHANNEL_LABELS
 
     # ---- weights
     _progress(progress, "weights", 0, 1)
-    labels = {"unit": unit_codes, "field": fields}
-    names = {"unit": unit_names}
-    receipts = await load_receipts(session, period_start=period_start, period_end=period_end, timezone=settings.timezone)
-    rec_codes = np.array([units[int(u)].code for u in receipts.unit_ids.tolist()], dtype=object) if len(receipts) else np.array([], dtype=object)
+    labels = {"unit": resp.unit_ids, "field": resp.field_codes}
+    unknown = {"unit": None, "field": 0}
+    names = {"unit": unit_code, "field": dict(enumerate(field_names))}
+    receipts = await load_receipt_counts(
+        session, period_start=period_start, period_end=period_end, timezone=settings.timezone, dissatisfied=meth.dissatisfied
+    )
+    rec_codes = np.array([unit_code[int(u)] for u in receipts.unit_ids.tolist()], dtype=object)
     response_rates: dict[str, Any] = {}
     if source == "sample":
         assert campaign is not None
         members = await load_campaign_members(session, campaign.id)
-        frame_counts = {k: dict(v) for k, v in (campaign.frame_counts or {}).items() if k in labels}
+        code_to_id = {u.code: uid for uid, u in units.items()}
+        fc = campaign.frame_counts or {}
+        frame_counts = {
+            "unit": {code_to_id[c]: v for c, v in (fc.get("unit") or {}).items() if c in code_to_id},
+            "field": {field_index[f]: v for f, v in (fc.get("field") or {}).items() if f in field_index and f},
+        }
         stratum_population = {str(r["stratum"]): int(r.get("population", 0)) for r in (campaign.allocation or [])}
+        pos = {int(m): i for i, m in enumerate(members.member_ids.tolist())}
+        take = np.array([pos[int(m)] for m in resp.member_ids.tolist()], dtype=np.intp)
         wt = compute.sample_weighting(
-            resp_member_ids=resp.member_ids, resp_strata=resp.strata, resp_probs=resp.probs, members=members,
-            stratum_population=stratum_population, labels=labels, frame_counts=frame_counts, names=names, meth=meth,
+            resp_member_ids=resp.member_ids, resp_strata=members.strata[take], members=members,
+            stratum_population=stratum_population, labels=labels, unknown=unknown, frame_counts=frame_counts, names=names, meth=meth,
         )
         response_rates = _response_rates(members.status.tolist())
     else:
         frame_counts = {
-            "unit": dict(zip(*[a.tolist() for a in np.unique(rec_codes.astype(str), return_counts=True)], strict=True)) if len(receipts) else {},
-            "field": dict(zip(*[a.tolist() for a in np.unique(receipts.fields.astype(str), return_counts=True)], strict=True)) if len(receipts) else {},
+            "unit": _count_by(receipts.unit_ids, receipts.dossiers),
+            "field": _count_by(np.array([field_index.get(f, 0) for f in receipts.fields.tolist()]), receipts.dossiers),
         }
-        frame_counts["field"].pop("", None)
-        wt = compute.self_selected_weighting(labels, frame_counts, names, meth)
+        frame_counts["field"].pop(0, None)
+        wt = compute.self_selected_weighting(labels, unknown, frame_counts, names, meth)
     _progress(progress, "weights", 1, 1)
 
     # ---- estimates per domain
-    group_labels = dict(compute.UNIT_GROUP_LABELS)
-    field_labels = {f: f for f in np.unique(fields.astype(str)).tolist()}
-    exp_mask = np.isin(resp.questionnaires, [qid for (qid, _v), qq in registry.all_questionnaires().items() if qq.expectations]) if areas else None
+    group_codes = {1: "department", 2: "commune_level"}
+    province_label = next((u.name for u in units.values() if u.kind == "province"), "Toàn tỉnh")
+    exp_codes = [i + 1 for i, qid in enumerate(compatible) if registry.get(qid).expectations]
+    exp_mask = np.isin(resp.questionnaire_codes, exp_codes) if areas else None
     domains = [
-        ("province", None, {"": unit_names.get(_province_code(units), "Toàn tỉnh")}),
-        ("unit_group", unit_groups, group_labels),
-        ("unit", unit_codes, unit_names),
-        ("field", fields, field_labels),
-        ("channel", chan, chan_labels),
+        ("province", None, {}, {"": province_label}),
+        ("unit_group", np.where(groups_u > 0, groups_u, -1), group_codes, compute.UNIT_GROUP_LABELS),
+        ("unit", resp.unit_ids, unit_code, {unit_code[u]: unit_name[u] for u in units}),
+        ("field", np.where(resp.field_codes > 0, resp.field_codes, -1), dict(enumerate(field_names)), {f: f for f in field_names}),
+        ("channel", np.where(chan > 0, chan, -1), dict(enumerate(chan_names)), chan_labels),
     ]
     cells: list[dict[str, Any]] = []
-    for i, (domain, groups, dlabels) in enumerate(domains):
+    for i, (domain, groups, dcodes, dlabels) in enumerate(domains):
         _progress(progress, "estimate", i, len(domains))
         cells += compute.estimate_domain(
-            domain, groups, dlabels, answers=resp.answers, overall=resp.overall, chosen=resp.chosen if areas else None,
+            domain, groups, dcodes, dlabels, answers=resp.answers, overall=resp.overall, chosen=resp.chosen if areas else None,
             chosen_mask=exp_mask, design=wt.design, items=items, items_by_pillar=items_by_pillar, areas=areas, meth=meth,
         )
     _progress(progress, "estimate", len(domains), len(domains))
@@ -280,20 +292,20 @@ async def compute_run(
     rec_groups = np.array([units[int(u)].group for u in receipts.unit_ids.tolist()], dtype=object)
     adm_cells, adm_detail = compute.admin_766_cells(
         {
-            "province": (np.full(len(receipts), "", dtype=object), {"": domains[0][2][""]}),
-            "unit_group": (rec_groups, group_labels),
-            "unit": (rec_codes, unit_names),
-            "field": (receipts.fields.astype(object), {f: f for f in np.unique(receipts.fields.astype(str)).tolist()}),
+            "province": (np.full(len(receipts), "", dtype=object), {"": province_label}),
+            "unit_group": (rec_groups, compute.UNIT_GROUP_LABELS),
+            "unit": (rec_codes, {u.code: u.name for u in units.values()}),
+            "field": (receipts.fields, {f: f for f in receipts.fields.astype(str).tolist()}),
         },
-        receipts.overdue, np.isin(receipts.worst_rating, list(meth.dissatisfied)), meth.admin_766_full_points_at,
-    ) if len(receipts) else ([], {})
+        receipts.dossiers, receipts.overdue, receipts.dissatisfied, meth.admin_766_full_points_at,
+    )
     cells += adm_cells
 
     # ---- small cells: Fay-Herriot with unit covariates (766 rate, kind, size) or suppressed
     covariates = {}
+    kinds = {u.code: u.kind for u in units.values()}
     for code, d in (adm_detail.get("unit") or {}).items():
-        kind = next((u.kind for u in units.values() if u.code == code), "")
-        covariates[code] = [d["rate"], 1.0 if kind == "department" else 0.0, math.log1p(d["dossiers"])]
+        covariates[code] = [d["rate"], 1.0 if kinds.get(code) == "department" else 0.0, math.log1p(d["dossiers"])]
     small = compute.apply_small_cells(cells, min_n, covariates, meth)
 
     is_self = source == "self_selected"
@@ -306,6 +318,7 @@ async def compute_run(
         "source": source,
         "campaign_id": campaign_id,
         "questionnaire": {"id": q.id, "version": q.version, "checksum": q.checksum},
+        "compatible_questionnaires": compatible,
         "min_n": min_n,
         "level": meth.level,
         "interval": meth.interval,
@@ -316,9 +329,15 @@ async def compute_run(
         "timezone": settings.timezone,
         "exclusion_rules": list(EXCLUSION_RULES),
         "sample_label": label,
+        # what else the numbers depend on: the receipts' counts (raking margins, QĐ 766) and the units
+        "inputs": {
+            "receipts_sha256": compute.digest(receipts.unit_ids, receipts.fields, receipts.dossiers, receipts.overdue, receipts.dissatisfied),
+            "units_sha256": compute.digest(*zip(*[(i, u.code, u.name, u.kind) for i, u in sorted(units.items())], strict=True)),
+            "dossiers": receipts.total,
+        },
     }
     ih = compute.inputs_hash(resp.response_ids, wt.weights, parameters)
-    days = resp.day
+    ch_codes, ch_counts = np.unique(resp.channel_codes, return_counts=True)
     summary = {
         "n_respondents": n,
         "n_loaded": int(in_scope.sum()),
@@ -328,8 +347,8 @@ async def compute_run(
         "weighting": {k: v for k, v in wt.info.items() if k not in ("uncovered", "self_representing")},
         "coverage": {"uncovered": wt.info.get("uncovered", {}), "self_representing": wt.info.get("self_representing", {})},
         "composition": wt.composition,
-        "fieldwork": {"first_day": str(days.min()), "last_day": str(days.max())},
-        "channels": dict(zip(*[a.tolist() for a in np.unique(resp.channels.astype(str), return_counts=True)], strict=True)),
+        "fieldwork": {"first_day": str(resp.day.min()), "last_day": str(resp.day.max())},
+        "channels": {CHANNEL_CODES[int(c)]: int(k) for c, k in zip(ch_codes.tolist(), ch_counts.tolist(), strict=True)},
         "small_cells": small,
         "integrity": {"kiosk_window": integrity_devices},
         "admin_766": {
@@ -348,8 +367,11 @@ async def compute_run(
     )
 
 
-def _province_code(units: dict[int, compute.UnitInfo]) -> str:
-    return next((u.code for u in units.values() if u.kind == "province"), "")
+def _count_by(labels: np.ndarray, counts: np.ndarray) -> dict[Any, int]:
+    out: dict[Any, int] = {}
+    for lab, c in zip(np.asarray(labels).tolist(), np.asarray(counts).tolist(), strict=True):
+        out[lab] = out.get(lab, 0) + int(c)
+    return out
 
 
 def _response_rates(statuses: list[str]) -> dict[str, Any]:
@@ -386,7 +408,7 @@ def _json_safe(x: Any) -> Any:
 # --------------------------------------------------------------------------- storing and reading
 
 
-def _cell_read(c: Any) -> CellRead:
+def cell_read(c: Any) -> CellRead:
     g = c.get if isinstance(c, dict) else lambda k: getattr(c, k)
     return CellRead(
         domain=g("domain"), domain_code=g("domain_code"), domain_label=g("domain_label"), measure=g("measure"),
@@ -405,7 +427,7 @@ def _run_read(run: IndexRun, cells: list[Any]) -> RunRead:
         methodology_version=run.methodology_version, questionnaire_id=run.questionnaire_id, inputs_hash=run.inputs_hash,
         parameters=dict(run.parameters or {}), summary=dict(run.summary or {}), status=run.status, created_by=run.created_by,
         created_at=run.created_at, published_by=run.published_by, published_at=run.published_at,
-        is_self_selected=run.source == "self_selected", sample_label=_label(run.source), cells=[_cell_read(c) for c in cells],
+        is_self_selected=run.source == "self_selected", sample_label=_label(run.source), cells=[cell_read(c) for c in cells],
     )
 
 
@@ -413,7 +435,7 @@ _CELL_ORDER = {d: i for i, d in enumerate(("province", "unit_group", "unit", "fi
 _MEASURE_ORDER = {m: i for i, m in enumerate(("sipas", "pillar", "item", "overall", "mean_score", "expectation", "admin_766"))}
 
 
-def _sort_key(c: Any) -> tuple:
+def cell_sort_key(c: Any) -> tuple:
     g = c.get if isinstance(c, dict) else lambda k: getattr(c, k)
     return (_CELL_ORDER.get(g("domain"), 9), g("domain_code"), _MEASURE_ORDER.get(g("measure"), 9), g("measure_code"))
 
@@ -443,10 +465,15 @@ async def create_run(
 
 async def store_run(session: AsyncSession, computed: ComputedRun, *, actor: str, progress: Progress | None = None) -> RunRead:
     """Store a computed run, or return the stored run with the same inputs hash."""
+    return (await store_run_checked(session, computed, actor=actor, progress=progress))[0]
+
+
+async def store_run_checked(session: AsyncSession, computed: ComputedRun, *, actor: str, progress: Progress | None = None) -> tuple[RunRead, bool]:
+    """(run, created): ``created`` is False when a run with the same inputs hash was already stored."""
     existing = await session.scalar(select(IndexRun.id).where(IndexRun.inputs_hash == computed.inputs_hash).order_by(IndexRun.id).limit(1))
     if existing is not None:
-        return await get_run(session, existing)
-    cells = sorted(computed.cells, key=_sort_key)
+        return await get_run(session, existing), False
+    cells = sorted(computed.cells, key=cell_sort_key)
     try:
         run = IndexRun(
             period_start=computed.period_start, period_end=computed.period_end, source=computed.source,
@@ -469,7 +496,7 @@ async def store_run(session: AsyncSession, computed: ComputedRun, *, actor: str,
     except BaseException:
         await session.rollback()
         raise
-    return _run_read(run, cells)
+    return _run_read(run, cells), True
 
 
 def _summary(run: IndexRun, sipas: float | None) -> RunSummary:
@@ -499,7 +526,7 @@ async def get_run(session: AsyncSession, run_id: int) -> RunRead:
     if run is None:
         raise RunNotFound(run_id)
     cells = (await session.execute(select(IndexCell).where(IndexCell.run_id == run_id))).scalars().all()
-    return _run_read(run, sorted(cells, key=_sort_key))
+    return _run_read(run, sorted(cells, key=cell_sort_key))
 
 
 async def publish_run(session: AsyncSession, run_id: int, actor: str) -> RunRead:
@@ -551,3 +578,44 @@ async def headline_run(session: AsyncSession, period_start: date, period_end: da
         base.where(IndexRun.source == "self_selected", IndexRun.status == "published").order_by(IndexRun.published_at.desc(), IndexRun.id.desc()).limit(1)
     )
     return None if other is None else await get_run(session, other)
+
+
+# --------------------------------------------------------------------------- recomputing a stored run
+
+
+class InputsChanged(IndexRunError):
+    """The stored run's inputs are no longer what the database holds (e.g. a flagged response was reviewed)."""
+
+
+async def recompute_run(session: AsyncSession, settings: Settings, run_id: int, progress: Progress | None = None) -> tuple[RunRead, ComputedRun]:
+    """The stored run and its inputs recomputed (weights per respondent, for microdata); the inputs hash
+    must match the stored one, else InputsChanged (nothing is exported from changed inputs)."""
+    from dataclasses import replace
+
+    run = await get_run(session, run_id)
+    p = run.parameters
+    # the run's own settings, whatever the environment says today
+    settings = replace(settings, index_min_n=int(p.get("min_n", settings.index_min_n)), timezone=str(p.get("timezone", settings.timezone)))
+    computed = await compute_run(
+        session, settings, period_start=run.period_start, period_end=run.period_end, source=run.source, campaign_id=run.campaign_id,
+        methodology_version=run.methodology_version, progress=progress,
+    )
+    if computed.inputs_hash != run.inputs_hash:
+        raise InputsChanged(
+            "run_id", f"Dữ liệu đầu vào của kết quả số {run_id} đã thay đổi (mã băm khác): hãy tạo kết quả mới.",
+            f"The inputs of run #{run_id} have changed since it was made (different inputs hash): create a new run.",
+        )
+    return run, computed
+
+
+async def response_comments(session: AsyncSession, response_ids: np.ndarray) -> list[str]:
+    """Free-text comments of the given responses, in that order ("" when none)."""
+    from survey.db.models import Response
+
+    ids = [x.decode("ascii").rstrip() if isinstance(x, bytes) else str(x) for x in np.asarray(response_ids).tolist()]
+    found: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for rid, comment in (await session.execute(select(Response.id, Response.comment).where(Response.id.in_(chunk)))).all():
+            found[rid] = comment or ""
+    return [found.get(r, "") for r in ids]

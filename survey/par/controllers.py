@@ -183,6 +183,7 @@ par_router = Router(
     exception_handlers={401: redirect_to_login},
     include_in_schema=False,
     tags=["admin"],
+    opt={"access": "statistician"},
 )
 
 ROUTES: list = [par_router]

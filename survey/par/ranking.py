@@ -146,7 +146,7 @@ def compose(
         factor = np.ones(n)
     comps = sums.copy()
     comps[:, :COUNTED] *= factor[:, None]
-    total = np.round(comps[:, :COUNTED].sum(axis=1) + comps[:, 3] - comps[:, 4], decimals)
+    total = np.round(sums[:, :COUNTED].sum(axis=1) * factor + sums[:, 3] - sums[:, 4], decimals)
     rank = competition_rank(total, blocks)
     appraisal_rank = competition_rank(np.round(sums[:, 0], decimals), blocks)  # the council's points, before rescaling
     change = np.full(n, np.nan) if previous_rank is None else np.asarray(previous_rank, dtype=float) - rank

@@ -123,9 +123,13 @@ def test_quantile_rules_and_intervals(clus1):
     y = a["api00"]
     lin = an.quantile(y, d, 0.5, qrule="linear")
     assert min(y) <= lin.estimate <= max(y)
-    wald = an.quantile(y, d, 0.5, interval_type="wald")
+    wald = an.quantile(y, d, 0.5, interval_type="wald", qrule="linear")
     t = stats.t.ppf(0.975, d.df)
-    assert wald.ci == pytest.approx((wald.estimate - t * wald.se, wald.estimate + t * wald.se))
+    # R oldsvyquantile "Wald": the interval p -/+ t se(F) inverted through the CDF, se = width / (2t)
+    assert wald.ci[0] <= wald.estimate <= wald.ci[1]
+    assert wald.se == pytest.approx((wald.ci[1] - wald.ci[0]) / (2 * t))
+    lo, hi = an.quantile(y, d, [0.5 - t * wald.cdf_se, 0.5 + t * wald.cdf_se], qrule="linear", ci=False)
+    assert wald.ci == pytest.approx((lo.estimate, hi.estimate))
     qs = an.quantile(y, d, [0.25, 0.75])
     assert qs[0].estimate < qs[1].estimate
     q = an.quantile(y, d, 0.5)

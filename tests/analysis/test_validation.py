@@ -98,8 +98,12 @@ def test_totals_for_levels_not_in_data(small):
 def test_rake_and_calibrate_non_convergence(small):
     d = an.Design(weights=small["w"])
     g, h = small["g"], (np.arange(small["n"]) // 2) % 2
-    with pytest.raises(ValueError, match="did not converge"):  # inconsistent population sizes
+    with pytest.raises(ValueError, match="margins: the population totals differ"):
         an.rake(d, [(g, {0: 10, 1: 10}), (h, {0: 30, 1: 30})], max_iter=50)
+    with pytest.raises(ValueError, match="did not converge"):
+        an.rake(d, [(g, {0: 12, 1: 8}), (h, {0: 5, 1: 15})], epsilon=1e-12, max_iter=1)
+    with pytest.warns(RuntimeWarning, match="did not converge"):  # R: a warning, last sweep kept
+        an.rake(d, [(g, {0: 12, 1: 8}), (h, {0: 5, 1: 15})], epsilon=1e-12, max_iter=1, strict=False)
     X = np.column_stack([np.ones(small["n"]), g]).astype(float)
     with pytest.raises(ValueError, match="did not converge"):
         an.calibrate(

@@ -1,0 +1,493 @@
+"""Satisfaction indices as design-based estimates (SIPAS items, pillars, overall; mean scores;
+expectation shares), with their full covariance per domain.
+
+Every measure of an index table is a linear combination of *item statistics* (domain ratio
+means, each item with its own denominator), so one set of item influence values gives the
+standard errors of the items, the pillars and the overall index, and the covariance needed
+for contrasts, in one vectorised pass through :func:`analysis.variance.grouped_covariance`.
+
+References
+----------
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley, sections 2.4, 3.4.
+Korn, E. L., Graubard, B. I. (1998). Confidence intervals for proportions with small expected
+number of positive counts estimated from survey data. *Survey Methodology* 24, 193-201.
+Parker, J. D. et al. (2017). National Center for Health Statistics data presentation standards
+for proportions. *Vital Health Stat* 2(175).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from scipy import sparse
+
+from ._arrays import as_labels, factorize
+from .design import Design
+from .estimators import _check_design, missing_labels
+from .results import IndexTable
+from .variance import compact_codes, grouped_covariance
+
+__all__ = ["sipas_index", "mean_scores", "expectation_shares", "GroupCodes"]
+
+
+class GroupCodes:
+    """Groups factorised once: sorted ``levels`` and integer ``codes`` (reuse across calls).
+
+    Parameters
+    ----------
+    labels : array_like, shape (n,)
+        Group label of each row; missing labels (None, NaN, "") raise ValueError.
+    """
+
+    __slots__ = ("levels", "codes")
+
+    def __init__(self, labels) -> None:
+        arr = as_labels(labels, "groups")
+        if missing_labels(arr).any():
+            raise ValueError("groups contains missing values")
+        self.levels, self.codes = factorize(arr)
+
+    def __len__(self) -> int:
+        return int(self.levels.shape[0])
+
+
+def _groups(groups, n: int) -> tuple[np.ndarray | None, np.ndarray, int]:
+    if groups is None:
+        return None, np.zeros(n, dtype=np.intp), 1
+    gc = groups if isinstance(groups, GroupCodes) else GroupCodes(groups)
+    if gc.codes.shape[0] != n:
+        raise ValueError(f"groups has length {gc.codes.shape[0]}, expected {n}")
+    return gc.levels, gc.codes, len(gc)
+
+
+def _answer_matrix(answers, items, n: int, name: str = "answers") -> tuple[np.ndarray, list[str]]:
+    if isinstance(answers, Mapping):
+        names = list(answers.keys()) if items is None else [str(i) for i in items]
+        missing = [i for i in names if i not in answers]
+        if missing:
+            raise ValueError(f"items: {missing[:5]} not found in {name}")
+        cols = [np.asarray(answers[i]) for i in names]
+        if any(c.ndim != 1 or c.shape[0] != n for c in cols):
+            raise ValueError(f"{name}: every column must be one-dimensional of length {n}")
+        A = np.column_stack(cols) if cols else np.empty((n, 0))
+    else:
+        A = np.asarray(answers)
+        if items is None:
+            raise ValueError("items is required when answers is an array (one name per column)")
+        names = [str(i) for i in items]
+        if A.ndim != 2:
+            raise ValueError(f"{name} must be a 2-D array (respondents x items), got shape {A.shape}")
+        if A.shape[0] != n:
+            raise ValueError(f"{name} has {A.shape[0]} rows, the design has {n}")
+        if A.shape[1] != len(names):
+            raise ValueError(f"items has {len(names)} names but {name} has {A.shape[1]} columns")
+    if len(set(names)) != len(names):
+        raise ValueError("items contains duplicated names")
+    return A, names
+
+
+def _codes_scale(A: np.ndarray, missing, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Substantive mask and float answers (0 where not substantive) of a 1..5 answer matrix."""
+    if A.dtype.kind == "f":
+        nan = np.isnan(A)
+        Af = np.where(nan, missing, A)
+    elif A.dtype.kind in ("i", "u", "b"):
+        Af = A.astype(float)
+        nan = np.zeros(A.shape, dtype=bool)
+    else:
+        raise ValueError(f"{name} must hold integer answer codes 1..5 (or {missing!r} for no answer)")
+    miss = nan | (Af == missing)
+    ok = miss | np.isin(Af, (1.0, 2.0, 3.0, 4.0, 5.0))
+    if not ok.all():
+        r, c = np.argwhere(~ok)[0]
+        raise ValueError(
+            f"{name}: value {Af[r, c]!r} at row {r}, column {c} is neither 1..5 nor missing={missing!r}"
+        )
+    subst = ~miss
+    return subst, np.where(subst, Af, 0.0)
+
+
+def _coefficients(item_names, items_by_pillar) -> tuple[np.ndarray, list[str], list[str], list[int]]:
+    """Column index of every item in the table, coefficient matrix C (k x K), codes, kinds."""
+    if not isinstance(items_by_pillar, Mapping) or not items_by_pillar:
+        raise ValueError("items_by_pillar must be a non-empty mapping {pillar: [item, ...]}")
+    pos = {name: j for j, name in enumerate(item_names)}
+    table_items: list[str] = []
+    for pillar, its in items_by_pillar.items():
+        if isinstance(its, str) or not hasattr(its, "__iter__"):
+            raise ValueError(f"items_by_pillar[{pillar!r}] must be a list of item names")
+        its = [str(i) for i in its]
+        if not its:
+            raise ValueError(f"items_by_pillar[{pillar!r}] is empty")
+        unknown = [i for i in its if i not in pos]
+        if unknown:
+            raise ValueError(f"items_by_pillar[{pillar!r}] names items not in answers: {unknown[:5]}")
+        for i in its:
+            if i in table_items:
+                raise ValueError(f"items_by_pillar: item {i!r} appears in more than one pillar")
+            table_items.append(i)
+    k = len(table_items)
+    P = len(items_by_pillar)
+    C = np.zeros((k, k + P + 1))
+    C[:, :k] = np.eye(k)
+    index = {name: j for j, name in enumerate(table_items)}
+    for p, its in enumerate(items_by_pillar.values()):
+        for i in its:
+            C[index[str(i)], k + p] = 1.0 / len(its)
+    C[:, -1] = C[:, k : k + P].sum(axis=1) / P
+    codes = table_items + [str(p) for p in items_by_pillar] + ["sipas"]
+    kinds = ["item"] * k + ["pillar"] * P + ["sipas"]
+    return C, codes, kinds, [pos[i] for i in table_items]
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _domain_df(design: Design, codes: np.ndarray, G: int, present: np.ndarray) -> np.ndarray:
+    """PSUs holding each (group, measure) cell minus the strata holding them (first stage)."""
+    st = design.stages[0]
+    U = st.n_units
+    cell_of_row, cell_keys = compact_codes(codes.astype(np.int64) * U + st.codes, G * U)
+    m = cell_keys.shape[0]
+    cg = cell_keys // U
+    ch = st.stratum[cell_keys % U]
+    K = present.shape[1]
+    df = np.zeros((G, K), dtype=np.int64)
+    for j in range(K):
+        has = np.bincount(cell_of_row, weights=present[:, j], minlength=m) > 0
+        n_psu = np.bincount(cg[has], minlength=G)
+        hg = np.unique(cg[has].astype(np.int64) * st.n_strata + ch[has])
+        n_str = np.bincount(hg // st.n_strata, minlength=G)
+        df[:, j] = n_psu - n_str
+    return np.maximum(df, 1)
+
+
+def _ratio_table(
+    Y: np.ndarray,
+    S: np.ndarray,
+    design: Design,
+    codes: np.ndarray,
+    G: int,
+    C: np.ndarray,
+    present: np.ndarray,
+    *,
+    empty: str,
+    domain_df: bool,
+    what: str,
+    item_names: list[str],
+    group_levels,
+):
+    """Estimates and covariance of the measures ``C' theta`` where theta_gj = sum wY / sum wS."""
+    if empty not in ("raise", "nan"):
+        raise ValueError(f"empty must be 'raise' or 'nan', got {empty!r}")
+    n, k = S.shape
+    w = design.weights
+    key = codes.astype(np.int64)[:, None] * k + np.arange(k)
+    wS = w[:, None] * S
+    N = np.bincount(key.ravel(), weights=wS.ravel(), minlength=G * k).reshape(G, k)
+    T = np.bincount(key.ravel(), weights=(w[:, None] * Y).ravel(), minlength=G * k).reshape(G, k)
+    bad = N <= 0
+    if bad.any() and empty == "raise":
+        g, j = np.argwhere(bad)[0]
+        where = "" if group_levels is None else f" in group {_plain(group_levels[g])!r}"
+        raise ValueError(
+            f"answers: item {item_names[j]!r} has no {what}{where} "
+            f"({int(bad.sum())} empty cell(s)); pass empty='nan' to report them as missing"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = np.where(bad, 0.0, T / np.where(bad, 1.0, N))
+        Ninv = np.where(bad, 0.0, 1.0 / np.where(bad, 1.0, N))
+    V = w[:, None] * (Y - theta[codes] * S) * Ninv[codes]
+    if design.is_replicate:
+        cov_items = _replicate_cov(Y, S, design, codes, G, theta)
+    else:
+        cov_items = grouped_covariance(design, V, codes, G)
+    est = theta @ C
+    cov = np.einsum("jK,gjl,lL->gKL", C, cov_items, C, optimize=True)
+    # cells depending on an empty item are undefined
+    undefined = (bad.astype(float) @ (C != 0).astype(float)) > 0
+    K = C.shape[1]
+    diag = np.maximum(np.einsum("gkk->gk", cov), 0.0)
+    se = np.sqrt(diag)
+    pos = (w > 0).astype(float)
+    n_cell = np.zeros((G, K), dtype=np.int64)
+    Nk = np.zeros((G, K))
+    for j in range(K):
+        pj = present[:, j].astype(float) * pos
+        n_cell[:, j] = np.rint(np.bincount(codes, weights=pj, minlength=G)).astype(np.int64)
+        Nk[:, j] = np.bincount(codes, weights=pj * w, minlength=G)
+    # SRS (with replacement) variance of each measure: N_k/(n_k-1) sum_i u_ik^2 / w_i
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(G + 1))
+    vsrs = np.zeros((G, K))
+    winv = np.divide(1.0, w, out=np.zeros_like(w), where=w > 0)
+    for g in range(G):
+        rows = order[bounds[g] : bounds[g + 1]]
+        Vg = V[rows]
+        Qg = (Vg * winv[rows, None]).T @ Vg
+        vsrs[g] = np.einsum("jK,jl,lK->K", C, Qg, C)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vsrs = vsrs * Nk / (n_cell - 1.0)
+        deff = np.where(vsrs > 0, diag / vsrs, np.nan)
+    if domain_df:
+        df = _domain_df(design, codes, G, present)
+    else:
+        df = np.full((G, K), max(design.df, 1), dtype=np.int64)
+    if undefined.any():
+        est = np.where(undefined, np.nan, est)
+        se = np.where(undefined, np.nan, se)
+        deff = np.where(undefined, np.nan, deff)
+        cov = np.where(undefined[:, :, None] | undefined[:, None, :], np.nan, cov)
+    return est, se, cov, deff, n_cell, df
+
+
+def _replicate_cov(Y, S, design: Design, codes, G, theta) -> np.ndarray:
+    """(G, k, k) replicate covariance of the item ratios (replicates in chunks)."""
+    rep = design.replicates
+    w = design.weights
+    k = S.shape[1]
+    R = rep.structure.n_replicates if rep.weights is None else rep.weights.shape[1]
+    if rep.weights is not None:
+        onehot = sparse.csr_matrix((np.ones(design.n), (codes, np.arange(design.n))), shape=(G, design.n))
+    cov = np.zeros((G, k, k))
+    reps_all = []
+    chunk = max(1, 20_000_000 // max(1, G * k))
+    for start in range(0, R, chunk):
+        sl = slice(start, min(R, start + chunk))
+        m = sl.stop - sl.start
+        reps = np.empty((m, G, k))
+        for j in range(k):
+            if rep.weights is None:
+                num = rep.structure.group_totals(w * Y[:, j], codes, G, sl)
+                den = rep.structure.group_totals(w * S[:, j], codes, G, sl)
+            else:
+                Wc = rep.weights[:, sl]
+                num = (onehot @ (Wc * Y[:, j : j + 1])).T
+                den = (onehot @ (Wc * S[:, j : j + 1])).T
+            with np.errstate(divide="ignore", invalid="ignore"):
+                reps[:, :, j] = num / den
+        if not np.isfinite(reps).all():
+            raise ValueError(
+                "groups: a group has zero weight in some replicate; its replicate SE is undefined"
+            )
+        if rep.mse:
+            dev = reps - theta[None]
+            cov += np.einsum("r,rgk,rgl->gkl", rep.rscales[sl], dev, dev)
+        else:
+            reps_all.append(reps)
+    if not rep.mse:
+        reps = np.concatenate(reps_all, axis=0)
+        dev = reps - reps.mean(axis=0, keepdims=True)
+        cov = np.einsum("r,rgk,rgl->gkl", rep.rscales, dev, dev)
+    return rep.scale * cov
+
+
+def _present_from(S: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Row has a substantive answer to at least one item of measure K: (n, K) bool."""
+    return (S.astype(np.float32) @ (C != 0).astype(np.float32)) > 0
+
+
+def sipas_index(
+    answers,
+    design: Design,
+    items_by_pillar,
+    *,
+    items=None,
+    groups=None,
+    satisfied=(4, 5),
+    missing=0,
+    domain_df: bool = False,
+    empty: str = "raise",
+) -> IndexTable:
+    """SIPAS satisfaction indices: items, pillars and the overall index, per domain.
+
+    Parameters
+    ----------
+    answers : array_like (n, k) of int, or mapping {item: array (n,)}
+        Answer codes 1..5 (substantive) or ``missing`` (no opinion / skipped). NaN in a
+        float array also counts as missing.
+    design : Design
+    items_by_pillar : mapping {pillar: [item, ...]}
+        Pillars in insertion order; every item named must be a column of ``answers``.
+    items : sequence of str, optional
+        Names of the columns of ``answers`` (required for an array).
+    groups : array_like (n,) or GroupCodes, optional
+        Domain of each row; one table row per level (sorted), each estimated as a domain of
+        the full design (zero weight outside, strata and PSUs kept, as R ``svyby``).
+    satisfied : sequence of int
+        Answer codes counted as satisfied.
+    missing : int
+        Code of a non-substantive answer.
+    domain_df : bool
+        Degrees of freedom per cell = first-stage PSUs holding the cell minus the strata
+        holding them (the peer library ``svy``); otherwise the design df (R).
+    empty : {"raise", "nan"}
+        An item with no substantive answer in a domain raises ValueError, or gives NaN for
+        the item and every pillar/overall index that uses it.
+
+    Returns
+    -------
+    IndexTable
+        Measure codes: the items (pillar order), the pillars, then ``"sipas"``.
+
+    Notes
+    -----
+    Item index in domain g: :math:`\\hat p_{gj} = \\sum_i w_i s_{ij} y_{ij} / \\sum_i w_i s_{ij}`
+    with :math:`s_{ij}` = substantive answer, :math:`y_{ij}` = answer in ``satisfied``.
+    Pillar :math:`P = |P|^{-1} \\sum_{j \\in P} \\hat p_j`; SIPAS = mean of the pillars. The
+    influence of item j is :math:`w_i 1\\{g_i=g\\} s_{ij}(y_{ij} - \\hat p_{gj})/\\hat N_{gj}`;
+    pillars and SIPAS use the same linear combination of these, so
+    :math:`\\mathrm{Cov} = C' \\Sigma_{items} C` (R: ``svycontrast`` of the item ``svyratio``\\ s,
+    or ``svyby`` of the combined linearised variable). Design effects are against simple
+    random sampling with replacement of the same number of respondents.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys*, sections 2.4 and 3.4.
+    Binder, D. A. (1983). On the variances of asymptotically normal estimators from complex
+    surveys. *International Statistical Review* 51, 279-292.
+    """
+    design = _check_design(design)
+    A, names = _answer_matrix(answers, items, design.n)
+    C, codes_k, kinds, cols = _coefficients(names, items_by_pillar)
+    sat = np.atleast_1d(np.asarray(satisfied, dtype=float))
+    if sat.ndim != 1 or sat.size == 0 or not np.isin(sat, (1, 2, 3, 4, 5)).all():
+        raise ValueError(f"satisfied must be answer codes within 1..5, got {satisfied!r}")
+    subst, Af = _codes_scale(A[:, cols], missing, "answers")
+    S = subst.astype(float)
+    Y = (subst & np.isin(Af, sat)).astype(float)
+    levels, gcodes, G = _groups(groups, design.n)
+    present = _present_from(subst, C)
+    est, se, cov, deff, n_cell, df = _ratio_table(
+        Y,
+        S,
+        design,
+        gcodes,
+        G,
+        C,
+        present,
+        empty=empty,
+        domain_df=domain_df,
+        what="substantive answer",
+        item_names=codes_k,
+        group_levels=levels,
+    )
+    return IndexTable(levels, tuple(codes_k), tuple(kinds), est, se, deff, n_cell, df, cov)
+
+
+def mean_scores(
+    answers,
+    design: Design,
+    *,
+    items=None,
+    groups=None,
+    missing=0,
+    domain_df: bool = False,
+    empty: str = "raise",
+) -> IndexTable:
+    """Mean answer (1..5) of each item among its substantive answers, per domain.
+
+    Parameters
+    ----------
+    answers, design, items, groups, missing, domain_df, empty :
+        As for :func:`sipas_index`.
+
+    Returns
+    -------
+    IndexTable
+        One measure per item, kind ``"mean"``.
+
+    Notes
+    -----
+    :math:`\\bar x_{gj} = \\sum_i w_i s_{ij} x_{ij} / \\sum_i w_i s_{ij}` (a domain ratio mean,
+    R ``svyby(~x, ~g, subset(d, !is.na(x)), svymean)``), influence
+    :math:`w_i 1\\{g_i=g\\} s_{ij}(x_{ij} - \\bar x_{gj})/\\hat N_{gj}`.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys*, section 3.4.
+    """
+    design = _check_design(design)
+    A, names = _answer_matrix(answers, items, design.n)
+    subst, Af = _codes_scale(A, missing, "answers")
+    k = len(names)
+    C = np.eye(k)
+    levels, gcodes, G = _groups(groups, design.n)
+    est, se, cov, deff, n_cell, df = _ratio_table(
+        Af,
+        subst.astype(float),
+        design,
+        gcodes,
+        G,
+        C,
+        subst,
+        empty=empty,
+        domain_df=domain_df,
+        what="substantive answer",
+        item_names=names,
+        group_levels=levels,
+    )
+    return IndexTable(levels, tuple(names), ("mean",) * k, est, se, deff, n_cell, df, cov)
+
+
+def expectation_shares(chosen, design: Design, *, areas, groups=None, domain_df: bool = False) -> IndexTable:
+    """Share of respondents choosing each improvement area ("expectation"), per domain.
+
+    Parameters
+    ----------
+    chosen : array_like (n, A) of bool
+        Row i chose area a. Every respondent is in every denominator.
+    design : Design
+    areas : sequence of str
+        Names of the A columns.
+    groups : array_like (n,) or GroupCodes, optional
+    domain_df : bool
+        As for :func:`sipas_index`.
+
+    Returns
+    -------
+    IndexTable
+        One measure per area, kind ``"expectation"``.
+
+    Notes
+    -----
+    :math:`\\hat p_{ga} = \\sum_i w_i 1\\{g_i=g\\} c_{ia} / \\sum_i w_i 1\\{g_i=g\\}` (R
+    ``svyby(~chosen, ~g, d, svymean)``).
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys*, section 3.4.
+    """
+    design = _check_design(design)
+    X = np.asarray(chosen)
+    names = [str(a) for a in areas]
+    if X.ndim != 2 or X.shape[0] != design.n:
+        raise ValueError(f"chosen must be a 2-D array with {design.n} rows, got shape {X.shape}")
+    if X.shape[1] != len(names):
+        raise ValueError(f"areas has {len(names)} names but chosen has {X.shape[1]} columns")
+    if len(set(names)) != len(names):
+        raise ValueError("areas contains duplicated names")
+    if X.dtype != bool:
+        if X.dtype.kind not in ("i", "u", "f") or not np.isin(X, (0, 1)).all():
+            raise ValueError("chosen must be boolean (or 0/1)")
+        X = X.astype(bool)
+    k = len(names)
+    S = np.ones(X.shape)
+    levels, gcodes, G = _groups(groups, design.n)
+    est, se, cov, deff, n_cell, df = _ratio_table(
+        X.astype(float),
+        S,
+        design,
+        gcodes,
+        G,
+        np.eye(k),
+        np.ones(X.shape, dtype=bool),
+        empty="raise",
+        domain_df=domain_df,
+        what="respondent with positive weight",
+        item_names=names,
+        group_levels=levels,
+    )
+    return IndexTable(levels, tuple(names), ("expectation",) * k, est, se, deff, n_cell, df, cov)
