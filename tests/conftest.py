@@ -233,7 +233,7 @@ class LiveServer:
             [sys.executable, "-m", "uvicorn", "survey.asgi:app", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             env=env,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # generous: a busy machine starts the app slowly
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
@@ -243,7 +243,7 @@ class LiveServer:
             if self.proc.poll() is not None:
                 raise RuntimeError("live server exited during start-up")
             time.sleep(0.1)
-        raise RuntimeError("live server did not start in 30 s")
+        raise RuntimeError("live server did not start in 90 s")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
