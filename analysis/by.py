@@ -51,24 +51,24 @@ def _grouped(yv, dom: Design, codes, G, kind, deff):
         )
     if dom.is_replicate:
         rep = dom.replicates
-        if rep.weights is None:  # jackknife structure: replicate totals from PSU totals
-            js = rep.structure
-            Yr = js.group_totals(w * yv, codes, G)
-            if kind == "mean":
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    reps = Yr / js.group_totals(w, codes, G)
-            else:
-                reps = Yr
+        if rep.weights is None and kind == "mean":  # jackknife: only the replicates that move a group
+            from .indices import _jackknife_cov  # local import (indices builds on by's modules)
+
+            cov = _jackknife_cov(yv[:, None], np.ones((yv.shape[0], 1)), dom, codes, G, est[:, None])
+            var = cov[:, 0, 0]
+        elif rep.weights is None:  # a total under a jackknife structure: from PSU totals
+            reps = rep.structure.group_totals(w * yv, codes, G)
         else:
             W = rep.weights
             reps = np.empty((W.shape[1], G))
             for r in range(W.shape[1]):
                 reps[r] = _domain_stats(yv, W[:, r], codes, G, kind)[0]
-        if not np.isfinite(reps).all():
-            raise ValueError(
-                "groups: a group has zero weight in some replicate; its replicate SE is undefined"
-            )
-        var = replicate_variance(est, reps, dom.replicates)
+        if not (rep.weights is None and kind == "mean"):
+            if not np.isfinite(reps).all():
+                raise ValueError(
+                    "groups: a group has zero weight in some replicate; its replicate SE is undefined"
+                )
+            var = replicate_variance(est, reps, dom.replicates)
     else:
         vals = w * (yv - est[codes]) / N[codes] if kind == "mean" else w * yv
         if dom.calibrations:  # low-rank calibration terms: never a units x groups dense table

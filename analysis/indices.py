@@ -26,7 +26,7 @@ from ._arrays import as_labels, factorize
 from .design import Design
 from .estimators import _check_design, missing_labels
 from .results import IndexTable
-from .variance import compact_codes, grouped_covariance
+from .variance import compact_codes, grouped_covariance, grouped_difference_covariance
 
 __all__ = ["sipas_index", "mean_scores", "expectation_shares", "GroupCodes"]
 
@@ -87,25 +87,26 @@ def _answer_matrix(answers, items, n: int, name: str = "answers") -> tuple[np.nd
     return A, names
 
 
-def _codes_scale(A: np.ndarray, missing, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Substantive mask and float answers (0 where not substantive) of a 1..5 answer matrix."""
+def _codes_scale(A: np.ndarray, missing, name: str, values: bool = True):
+    """Substantive mask and (if ``values``) float answers, 0 where not substantive, of a 1..5 matrix."""
     if A.dtype.kind == "f":
         nan = np.isnan(A)
-        Af = np.where(nan, missing, A)
+        miss = nan | np.equal(A, missing)
+        ok = miss | np.isin(A, (1.0, 2.0, 3.0, 4.0, 5.0))
     elif A.dtype.kind in ("i", "u", "b"):
-        Af = A.astype(float)
-        nan = np.zeros(A.shape, dtype=bool)
+        miss = np.equal(A, missing)
+        ok = miss | ((A >= 1) & (A <= 5))
     else:
         raise ValueError(f"{name} must hold integer answer codes 1..5 (or {missing!r} for no answer)")
-    miss = nan | (Af == missing)
-    ok = miss | np.isin(Af, (1.0, 2.0, 3.0, 4.0, 5.0))
     if not ok.all():
         r, c = np.argwhere(~ok)[0]
         raise ValueError(
-            f"{name}: value {Af[r, c]!r} at row {r}, column {c} is neither 1..5 nor missing={missing!r}"
+            f"{name}: value {A[r, c]!r} at row {r}, column {c} is neither 1..5 nor missing={missing!r}"
         )
     subst = ~miss
-    return subst, np.where(subst, Af, 0.0)
+    if not values:
+        return subst, None
+    return subst, np.where(subst, A, 0).astype(float)
 
 
 def _coefficients(item_names, items_by_pillar) -> tuple[np.ndarray, list[str], list[str], list[int]]:
@@ -178,16 +179,18 @@ def _ratio_table(
     what: str,
     item_names: list[str],
     group_levels,
+    compare_total: bool = False,
 ):
     """Estimates and covariance of the measures ``C' theta`` where theta_gj = sum wY / sum wS."""
     if empty not in ("raise", "nan"):
         raise ValueError(f"empty must be 'raise' or 'nan', got {empty!r}")
     n, k = S.shape
     w = design.weights
-    key = codes.astype(np.int64)[:, None] * k + np.arange(k)
-    wS = w[:, None] * S
-    N = np.bincount(key.ravel(), weights=wS.ravel(), minlength=G * k).reshape(G, k)
-    T = np.bincount(key.ravel(), weights=(w[:, None] * Y).ravel(), minlength=G * k).reshape(G, k)
+    N = np.empty((G, k))
+    T = np.empty((G, k))
+    for j in range(k):
+        N[:, j] = np.bincount(codes, weights=w * S[:, j], minlength=G)
+        T[:, j] = np.bincount(codes, weights=w * Y[:, j], minlength=G)
     bad = N <= 0
     if bad.any() and empty == "raise":
         g, j = np.argwhere(bad)[0]
@@ -199,7 +202,9 @@ def _ratio_table(
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = np.where(bad, 0.0, T / np.where(bad, 1.0, N))
         Ninv = np.where(bad, 0.0, 1.0 / np.where(bad, 1.0, N))
-    V = w[:, None] * (Y - theta[codes] * S) * Ninv[codes]
+    V = np.empty((n, k))
+    for j in range(k):  # column by column: no n x k temporaries
+        V[:, j] = w * (Y[:, j] - theta[codes, j] * S[:, j]) * Ninv[codes, j]
     if design.is_replicate:
         cov_items = _replicate_cov(Y, S, design, codes, G, theta)
     else:
@@ -240,12 +245,104 @@ def _ratio_table(
         se = np.where(undefined, np.nan, se)
         deff = np.where(undefined, np.nan, deff)
         cov = np.where(undefined[:, :, None] | undefined[:, None, :], np.nan, cov)
-    return est, se, cov, deff, n_cell, df
+    total = diff_cov = None
+    if compare_total:
+        if design.is_replicate:
+            raise ValueError("compare_total is available for linearisation (Taylor) designs only")
+        Nt = np.array([float(w @ S[:, j]) for j in range(k)])
+        if np.any(Nt <= 0):
+            raise ValueError("answers: an item has no substantive answer at all")
+        th_t = np.array([float(w @ Y[:, j]) for j in range(k)]) / Nt
+        Vt = np.empty((n, k))
+        for j in range(k):
+            Vt[:, j] = w * (Y[:, j] - th_t[j] * S[:, j]) / Nt[j]
+        dc = grouped_difference_covariance(design, V, codes, G, Vt)
+        total = th_t @ C
+        diff_cov = np.einsum("jK,gjl,lL->gKL", C, dc, C, optimize=True)
+        if undefined.any():
+            diff_cov = np.where(undefined[:, :, None] | undefined[:, None, :], np.nan, diff_cov)
+    return est, se, cov, deff, n_cell, df, total, diff_cov
+
+
+def _jackknife_cov(Y, S, design: Design, codes, G, theta) -> np.ndarray:
+    """(G, k, k) jackknife covariance of the item ratios, touching only the replicates that move them.
+
+    Replicate r (unit u of stratum h) leaves every group absent from stratum h unchanged (and,
+    for JK1, every group absent from unit u: the factor cancels in a ratio), so deviations are
+    computed on the (replicate, group) pairs that can be non-zero only.
+    """
+    rep = design.replicates
+    js = rep.structure
+    w = design.weights
+    k = S.shape[1]
+    U, H, R = js.n_units, js.n_strata, js.n_replicates
+    wY, wS = w[:, None] * Y, w[:, None] * S
+    cell_of_row, cell_keys = compact_codes(js.unit.astype(np.int64) * G + codes, U * G)
+    m = cell_keys.shape[0]
+    Yc = np.stack([np.bincount(cell_of_row, weights=wY[:, j], minlength=m) for j in range(k)], axis=1)
+    Nc = np.stack([np.bincount(cell_of_row, weights=wS[:, j], minlength=m) for j in range(k)], axis=1)
+    cu, cg = cell_keys // G, cell_keys % G
+    Yg = np.stack([np.bincount(cg, weights=Yc[:, j], minlength=G) for j in range(k)], axis=1)
+    Ng = np.stack([np.bincount(cg, weights=Nc[:, j], minlength=G) for j in range(k)], axis=1)
+    rep_of_unit = np.full(U, -1, dtype=np.intp)
+    rep_of_unit[js.rep_unit] = np.arange(R)
+    if H == 1:  # JK1: pairs = the cells of replicated units
+        keep = rep_of_unit[cu] >= 0
+        pr, pg = rep_of_unit[cu[keep]], cg[keep]
+        num, den = Yg[pg] - Yc[keep], Ng[pg] - Nc[keep]
+    else:  # JKn: every group present in the replicate's stratum
+        ch = js.unit_stratum[cu]
+        hg_of_cell, hg_keys = compact_codes(ch.astype(np.int64) * G + cg, H * G)
+        nh = hg_keys.shape[0]
+        Yhg = np.stack([np.bincount(hg_of_cell, weights=Yc[:, j], minlength=nh) for j in range(k)], axis=1)
+        Nhg = np.stack([np.bincount(hg_of_cell, weights=Nc[:, j], minlength=nh) for j in range(k)], axis=1)
+        hh, hgg = hg_keys // G, hg_keys % G
+        order = np.argsort(js.rep_stratum, kind="stable")
+        starts = np.searchsorted(js.rep_stratum[order], np.arange(H + 1))
+        count = starts[hh + 1] - starts[hh]
+        pair_hg = np.repeat(np.arange(nh), count)
+        offset = np.arange(pair_hg.shape[0]) - np.repeat(np.cumsum(count) - count, count)
+        pr = order[starts[hh][pair_hg] + offset]
+        pg = hgg[pair_hg]
+        # the replicate's own cell, when its unit has rows in group g
+        lookup = dict(zip((cu.astype(np.int64) * G + cg).tolist(), range(m), strict=True))
+        own = np.array(
+            [lookup.get(int(js.rep_unit[r]) * G + int(g), -1) for r, g in zip(pr, pg, strict=True)]
+        )
+        Yu = np.where(own[:, None] >= 0, Yc[np.maximum(own, 0)], 0.0)
+        Nu = np.where(own[:, None] >= 0, Nc[np.maximum(own, 0)], 0.0)
+        f = js.factor[pr][:, None]
+        num = Yg[pg] + (f - 1.0) * Yhg[pair_hg] - f * Yu
+        den = Ng[pg] + (f - 1.0) * Nhg[pair_hg] - f * Nu
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dev = num / den - theta[pg]
+    if not np.isfinite(dev).all():
+        raise ValueError("groups: a group has zero weight in some replicate; its replicate SE is undefined")
+    rs = rep.rscales[pr]
+    order = np.argsort(pg, kind="stable")
+    bounds = np.searchsorted(pg[order], np.arange(G + 1))
+    cov = np.zeros((G, k, k))
+    a = np.zeros((G, k))
+    for g in range(G):
+        idx = order[bounds[g] : bounds[g + 1]]
+        dv = dev[idx]
+        cov[g] = (dv * rs[idx, None]).T @ dv
+        a[g] = rs[idx] @ dv
+    if not rep.mse:  # centre on the replicate mean: theta + mean deviation (unmoved replicates: 0)
+        delta = np.zeros((G, k))
+        np.add.at(delta, pg, dev)
+        delta /= R
+        total_rs = rep.rscales.sum()
+        cov = cov - np.einsum("gk,gl->gkl", delta, a) - np.einsum("gk,gl->gkl", a, delta)
+        cov = cov + total_rs * np.einsum("gk,gl->gkl", delta, delta)
+    return rep.scale * cov
 
 
 def _replicate_cov(Y, S, design: Design, codes, G, theta) -> np.ndarray:
     """(G, k, k) replicate covariance of the item ratios (replicates in chunks)."""
     rep = design.replicates
+    if rep.weights is None:
+        return _jackknife_cov(Y, S, design, codes, G, theta)
     w = design.weights
     k = S.shape[1]
     R = rep.structure.n_replicates if rep.weights is None else rep.weights.shape[1]
@@ -300,6 +397,7 @@ def sipas_index(
     missing=0,
     domain_df: bool = False,
     empty: str = "raise",
+    compare_total: bool = False,
 ) -> IndexTable:
     """SIPAS satisfaction indices: items, pillars and the overall index, per domain.
 
@@ -322,10 +420,16 @@ def sipas_index(
         Code of a non-substantive answer.
     domain_df : bool
         Degrees of freedom per cell = first-stage PSUs holding the cell minus the strata
-        holding them (the peer library ``svy``); otherwise the design df (R).
+        holding them (the peer library ``svy``, and R's ``degf()`` of a subset design, hence
+        ``svyciprop`` on a subset); otherwise the design df (R ``svyby``). Either way cells get
+        at least 1.
     empty : {"raise", "nan"}
         An item with no substantive answer in a domain raises ValueError, or gives NaN for
         the item and every pillar/overall index that uses it.
+    compare_total : bool
+        Also estimate the whole population and the covariance of each group minus it
+        (``IndexTable.versus_total()``: a unit against the province, accounting for the unit
+        being part of the province). Linearisation designs only.
 
     Returns
     -------
@@ -355,12 +459,13 @@ def sipas_index(
     sat = np.atleast_1d(np.asarray(satisfied, dtype=float))
     if sat.ndim != 1 or sat.size == 0 or not np.isin(sat, (1, 2, 3, 4, 5)).all():
         raise ValueError(f"satisfied must be answer codes within 1..5, got {satisfied!r}")
-    subst, Af = _codes_scale(A[:, cols], missing, "answers")
-    S = subst.astype(float)
-    Y = (subst & np.isin(Af, sat)).astype(float)
+    sub = A[:, cols]
+    subst, _ = _codes_scale(sub, missing, "answers", values=False)
+    S = subst  # booleans: cast one column at a time below (no n x k float copies)
+    Y = subst & np.isin(sub, sat)
     levels, gcodes, G = _groups(groups, design.n)
     present = _present_from(subst, C)
-    est, se, cov, deff, n_cell, df = _ratio_table(
+    est, se, cov, deff, n_cell, df, total, diff_cov = _ratio_table(
         Y,
         S,
         design,
@@ -373,8 +478,9 @@ def sipas_index(
         what="substantive answer",
         item_names=codes_k,
         group_levels=levels,
+        compare_total=compare_total,
     )
-    return IndexTable(levels, tuple(codes_k), tuple(kinds), est, se, deff, n_cell, df, cov)
+    return IndexTable(levels, tuple(codes_k), tuple(kinds), est, se, deff, n_cell, df, cov, total, diff_cov)
 
 
 def mean_scores(
@@ -386,12 +492,13 @@ def mean_scores(
     missing=0,
     domain_df: bool = False,
     empty: str = "raise",
+    compare_total: bool = False,
 ) -> IndexTable:
     """Mean answer (1..5) of each item among its substantive answers, per domain.
 
     Parameters
     ----------
-    answers, design, items, groups, missing, domain_df, empty :
+    answers, design, items, groups, missing, domain_df, empty, compare_total :
         As for :func:`sipas_index`.
 
     Returns
@@ -415,7 +522,7 @@ def mean_scores(
     k = len(names)
     C = np.eye(k)
     levels, gcodes, G = _groups(groups, design.n)
-    est, se, cov, deff, n_cell, df = _ratio_table(
+    est, se, cov, deff, n_cell, df, total, diff_cov = _ratio_table(
         Af,
         subst.astype(float),
         design,
@@ -428,11 +535,14 @@ def mean_scores(
         what="substantive answer",
         item_names=names,
         group_levels=levels,
+        compare_total=compare_total,
     )
-    return IndexTable(levels, tuple(names), ("mean",) * k, est, se, deff, n_cell, df, cov)
+    return IndexTable(levels, tuple(names), ("mean",) * k, est, se, deff, n_cell, df, cov, total, diff_cov)
 
 
-def expectation_shares(chosen, design: Design, *, areas, groups=None, domain_df: bool = False) -> IndexTable:
+def expectation_shares(
+    chosen, design: Design, *, areas, groups=None, domain_df: bool = False, compare_total: bool = False
+) -> IndexTable:
     """Share of respondents choosing each improvement area ("expectation"), per domain.
 
     Parameters
@@ -443,7 +553,7 @@ def expectation_shares(chosen, design: Design, *, areas, groups=None, domain_df:
     areas : sequence of str
         Names of the A columns.
     groups : array_like (n,) or GroupCodes, optional
-    domain_df : bool
+    domain_df, compare_total : bool
         As for :func:`sipas_index`.
 
     Returns
@@ -474,10 +584,10 @@ def expectation_shares(chosen, design: Design, *, areas, groups=None, domain_df:
             raise ValueError("chosen must be boolean (or 0/1)")
         X = X.astype(bool)
     k = len(names)
-    S = np.ones(X.shape)
+    S = np.ones(X.shape, dtype=bool)
     levels, gcodes, G = _groups(groups, design.n)
-    est, se, cov, deff, n_cell, df = _ratio_table(
-        X.astype(float),
+    est, se, cov, deff, n_cell, df, total, diff_cov = _ratio_table(
+        X,
         S,
         design,
         gcodes,
@@ -489,5 +599,8 @@ def expectation_shares(chosen, design: Design, *, areas, groups=None, domain_df:
         what="respondent with positive weight",
         item_names=names,
         group_levels=levels,
+        compare_total=compare_total,
     )
-    return IndexTable(levels, tuple(names), ("expectation",) * k, est, se, deff, n_cell, df, cov)
+    return IndexTable(
+        levels, tuple(names), ("expectation",) * k, est, se, deff, n_cell, df, cov, total, diff_cov
+    )

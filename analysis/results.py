@@ -329,6 +329,9 @@ class IndexTable:
         Degrees of freedom of the cell (design df, or the domain df with ``domain_df=True``).
     cov : ndarray (G, K, K)
         Covariance of the measures within each row (see :meth:`covariance`).
+    total, diff_cov : ndarray (K,), ndarray (G, K, K), or None
+        With ``compare_total=True``: the whole-population estimates and the covariance of
+        ``estimate[g] - total`` (see :meth:`versus_total`).
     """
 
     groups: np.ndarray | None
@@ -340,6 +343,8 @@ class IndexTable:
     n: np.ndarray
     df: np.ndarray
     cov: np.ndarray
+    total: np.ndarray | None = None
+    diff_cov: np.ndarray | None = None
     n_eff: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -355,8 +360,9 @@ class IndexTable:
             ne = np.where(np.isfinite(ne) & (ne > 0), np.where(binary, np.minimum(ne, n), ne), n)
         ne = np.where(np.isnan(p), np.nan, ne)
         object.__setattr__(self, "n_eff", ne)
-        for name in ("estimate", "se", "deff", "n", "df", "cov", "n_eff"):
-            getattr(self, name).setflags(write=False)
+        for name in ("estimate", "se", "deff", "n", "df", "cov", "n_eff", "total", "diff_cov"):
+            if getattr(self, name) is not None:
+                getattr(self, name).setflags(write=False)
 
     def __len__(self) -> int:
         return int(self.estimate.shape[0])
@@ -382,6 +388,20 @@ class IndexTable:
         if not isinstance(g, (int, np.integer)) or not 0 <= int(g) < len(self):
             raise ValueError(f"g must be a row index in 0..{len(self) - 1}, got {g!r}")
         return self.cov[int(g)]
+
+    def versus_total(self) -> ContrastEstimate:
+        """Each group against the whole population (a unit against the province).
+
+        Returns
+        -------
+        ContrastEstimate
+            Arrays (G, K): ``estimate[g] - total``, its SE from the covariance of the two
+            (the group is part of the total), ``df`` of the cell, ``statistic``, ``p_value``.
+        """
+        if self.total is None or self.diff_cov is None:
+            raise ValueError("this table has no total: build it with compare_total=True")
+        se = np.sqrt(np.maximum(np.einsum("gkk->gk", self.diff_cov), 0.0))
+        return ContrastEstimate(self.estimate - self.total[None, :], se, self.df)
 
     def confint(self, level: float = 0.95, method: str = "logit"):
         """Confidence intervals for every cell, shape (G, K) each.

@@ -517,4 +517,43 @@ def grouped_covariance(design: Design, values: np.ndarray, codes: np.ndarray, n_
     return cov
 
 
-__all__ += ["grouped_covariance", "compact_codes"]
+class _DenseColumns:
+    """A pseudo calibration record whose residual columns are given influence values."""
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.blocks = tuple(("column", X[:, j]) for j in range(X.shape[1]))
+        self._ones = np.ones(X.shape[0])
+
+    def column_weights(self) -> tuple:
+        return tuple(self._ones for _ in self.blocks)
+
+
+def grouped_difference_covariance(
+    design: Design, values: np.ndarray, codes: np.ndarray, n_groups: int, total_values: np.ndarray
+) -> np.ndarray:
+    """(G, k, k) covariance of ``theta_g - theta_total`` (a domain against the whole population).
+
+    Notes
+    -----
+    The influence of the difference is ``V_i 1{g_i = g} - V^tot_i`` (both calibration-adjusted):
+    the total's influence enters as extra low-rank columns with coefficient I for every group, so
+    the same cell-wise pass as :func:`grouped_covariance` applies.
+    """
+    V = np.asarray(values, dtype=float)
+    Vt = np.asarray(total_values, dtype=float)
+    codes = np.asarray(codes, dtype=np.intp)
+    G, k = int(n_groups), V.shape[1]
+    terms = _calibration_terms(design, V, codes, G)
+    tot = _calibration_terms(design, Vt, np.zeros(codes.shape[0], dtype=np.intp), 1)
+    diff_terms = [(rec, B - Bt) for (rec, B), (_, Bt) in zip(terms, tot, strict=True)]
+    diff_terms.append((_DenseColumns(Vt), np.repeat(np.eye(k)[:, None, :], G, axis=1)))
+    cov = np.zeros((G, k, k))
+    for st in design._var_stages:
+        if st.n_units * G * k <= _GROUPED_DENSE_CELLS:
+            cov += _stage_grouped_dense(st, V, codes, G, diff_terms, design.lonely_psu)
+        else:
+            cov += _stage_grouped_sparse(st, V, codes, G, diff_terms, design.lonely_psu)
+    return cov
+
+
+__all__ += ["grouped_covariance", "grouped_difference_covariance", "compact_codes"]

@@ -31,7 +31,7 @@ from samplics.utils.types import PopParam  # noqa: E402
 N_ROWS = 1_000_000
 N_STRATA = 50
 PSU_PER_STRATUM = 20
-SMALL_ROWS = 50_000  # size at which samplics is timed for 3,000 domains
+SMALL_ROWS = 20_000  # size at which samplics is timed for 3,000 domains (it loops over domains)
 TOL = 1e-9
 
 
@@ -154,5 +154,125 @@ def main() -> None:
         print("WARNING: by() over 3,000 groups took longer than 2 s on this machine")
 
 
+# ------------------------------------------------------------------ index tables (issue 9)
+N_UNITS = 300
+N_ITEMS = 22
+PEER_ROWS = 100_000  # svy is timed here (one item by 300 units takes it seconds)
+JK_ROWS = 50_000
+
+
+def index_data(n: int, seed: int = 20261201):
+    rng = np.random.default_rng(seed)
+    strata = np.sort(rng.integers(0, N_STRATA, n))
+    psu = strata * PSU_PER_STRATUM + rng.integers(0, PSU_PER_STRATUM, n)
+    unit = rng.integers(0, N_UNITS, n)
+    answers = rng.integers(1, 6, (n, N_ITEMS)).astype(np.int8)
+    answers[rng.random((n, N_ITEMS)) < 0.1] = 0  # no opinion
+    age = rng.integers(0, 6, n)
+    sex = rng.integers(0, 2, n)
+    return {
+        "strata": strata,
+        "psu": psu,
+        "w": rng.gamma(4.0, 25.0, n),
+        "unit": unit,
+        "answers": answers,
+        "age": age,
+        "sex": sex,
+    }
+
+
+ITEM_NAMES = [f"q{k + 1}" for k in range(N_ITEMS)]
+PILLARS = {
+    f"P{p + 1}": ITEM_NAMES[a:b] for p, (a, b) in enumerate([(0, 5), (5, 9), (9, 13), (13, 17), (17, 22)])
+}
+
+
+def index_benchmarks() -> None:
+    import polars as pl
+    import svy
+
+    print(f"\nindex tables: {N_ITEMS} items, {len(PILLARS)} pillars, {N_UNITS} units")
+    data = index_data(N_ROWS)
+    d = an.Design(weights=data["w"], strata=data["strata"], psu=data["psu"])
+    units = an.GroupCodes(data["unit"])
+    A = data["answers"]
+    item0 = np.where(A[:, 0] > 0, (A[:, 0] >= 4).astype(float), np.nan)
+    t_by, _ = best_of(lambda: an.by(item0, units, d, an.mean, na_rm=True), 3)
+    t_tab, tab = best_of(lambda: an.sipas_index(A, d, PILLARS, items=ITEM_NAMES, groups=units), 1)
+    k = len(tab.codes)
+    print(
+        f"index table on {N_ROWS:,} rows: {t_tab:.2f} s = {t_tab / t_by:.1f} x one by() of one item "
+        f"({t_by:.3f} s) for {k} measures x {N_UNITS} units with their covariance"
+    )
+
+    margins = [
+        (data["age"], dict(enumerate(np.bincount(data["age"], weights=data["w"]) * 1.05))),
+        (data["sex"], None),
+    ]
+    tot_sex = np.bincount(data["sex"], weights=data["w"])
+    margins[1] = (data["sex"], dict(enumerate(tot_sex * sum(margins[0][1].values()) / tot_sex.sum())))
+    raked = an.rake(d, margins)
+    y = data["w"] * 0 + A[:, 1]
+    t_plain, _ = best_of(lambda: an.by(y, units, d), 3)
+    t_raked, _ = best_of(lambda: an.by(y, units, raked), 3)
+    t_mp, _ = best_of(lambda: an.mean(y, d), 3)
+    t_mr, _ = best_of(lambda: an.mean(y, raked), 3)
+    print(
+        f"by() over {N_UNITS} units, raked / plain design: {t_raked:.3f} / {t_plain:.3f} s = {t_raked / t_plain:.2f}x; "
+        f"mean raked / plain: {t_mr:.3f} / {t_mp:.3f} s = {t_mr / t_mp:.2f}x"
+    )
+
+    # peer: svy on PEER_ROWS rows (domain estimation of one item share by unit)
+    small = index_data(PEER_ROWS, seed=3)
+    ds = an.Design(weights=small["w"], strata=small["strata"], psu=small["psu"])
+    As = small["answers"]
+    share = (As[:, 0] >= 4).astype(float)
+    frame = pl.DataFrame(
+        {"s": small["strata"], "p": small["psu"], "w": small["w"], "unit": small["unit"], "y": share}
+    )
+    sample = svy.Sample(frame, svy.Design(stratum="s", psu="p", wgt="w"))
+    t_svy, peer = best_of(lambda: sample.estimation.mean("y", by="unit").to_polars(), 1)
+    t_ours, ours = best_of(lambda: an.by(share, small["unit"], ds), 5)
+    t_tab_s, tab_s = best_of(
+        lambda: an.sipas_index(As, ds, PILLARS, items=ITEM_NAMES, groups=small["unit"], domain_df=True), 1
+    )
+    peer = peer.sort("unit")
+    dse = float(np.max(np.abs(ours.se - peer["se"].to_numpy())))
+    dest = float(np.max(np.abs(ours.estimate - peer["est"].to_numpy())))
+    print(
+        f"one item share by {N_UNITS} units on {PEER_ROWS:,} rows: ours {t_ours:.4f} s, svy {t_svy:.2f} s, "
+        f"ratio {t_svy / t_ours:.0f}x (max|diff| est {dest:.1e} se {dse:.1e})"
+    )
+    print(
+        f"whole index table ({len(tab_s.codes)} measures, domain df) on {PEER_ROWS:,} rows: {t_tab_s:.2f} s, "
+        f"{t_svy / t_tab_s:.1f}x faster than svy's single item"
+    )
+    if dse > TOL or dest > TOL:
+        raise SystemExit("FAIL: by() differs from svy")
+    # svy's domain df (PSUs holding the domain minus strata) for a complete item = ours
+    all_answered = an.sipas_index(
+        np.maximum(As, 1), ds, PILLARS, items=ITEM_NAMES, groups=small["unit"], domain_df=True
+    )
+    same_df = np.array_equal(all_answered.df[:, 0], peer["df"].to_numpy())
+    print(f"domain df equal to svy's: {same_df}")
+
+    # JK1 with one replicate per respondent (no n x n matrix)
+    jd = index_data(JK_ROWS, seed=4)
+    dj = an.Design(weights=jd["w"])
+    t_jk_make, jk = best_of(lambda: dj.jackknife(), 1)
+    yj = (jd["answers"][:, 0] >= 4).astype(float)
+    t_t, _ = best_of(lambda: an.by(yj, jd["unit"], dj), 3)
+    t_j, _ = best_of(lambda: an.by(yj, jd["unit"], jk), 3)
+    t_tj, _ = best_of(
+        lambda: an.sipas_index(jd["answers"], jk, PILLARS, items=ITEM_NAMES, groups=jd["unit"]), 1
+    )
+    print(
+        f"JK1 on {JK_ROWS:,} respondents ({JK_ROWS:,} replicates): design {t_jk_make:.3f} s; by() over {N_UNITS} "
+        f"units {t_j:.3f} s ({t_j / t_t:.2f}x Taylor); whole index table {t_tj:.2f} s "
+        "(svy would need a 50,000 x 50,000 replicate-weight table: not run)"
+    )
+
+
 if __name__ == "__main__":
     main()
+    index_benchmarks()

@@ -26,6 +26,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from _loadgen import Connection, Result, drive
@@ -138,12 +139,13 @@ async def main(args: argparse.Namespace) -> int:
                 return (await conn.request("POST", "/api/v1/responses", answer(50 + i))).status == 201
 
             auth = {"Authorization": f"Bearer {key}"}
-            day = datetime.now().strftime("%y%m%d")
+            local_now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))  # the API wants an offset and the code's day = the local day
+            day = local_now.strftime("%y%m%d")
 
             def receipt(agency: str):
                 async def one(conn: Connection, i: int) -> bool:
                     body = {"dossier_code": f"{agency}-{day}-{i + 1:04d}", "unit_code": "SNV",
-                            "received_at": datetime.now().replace(microsecond=0).isoformat()}
+                            "received_at": local_now.replace(microsecond=0).isoformat()}
                     r = await conn.request("POST", "/api/v1/receipts", body, headers=auth)
                     if r.status != 201:
                         return False

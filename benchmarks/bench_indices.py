@@ -15,7 +15,15 @@ For SQLite (a temporary file) and PostgreSQL (database ``hl_indices_bench``, cre
    QĐ 766, small cells) and prints each figure as a ratio to the full-scan baseline.
 
 ``--n 10000000 --no-sqlite`` is the opt-in 10M PostgreSQL run (takes several minutes).
-Run: ``.venv/bin/python benchmarks/bench_indices.py``  (about 2 minutes on 2 shared cores).
+Run: ``.venv/bin/python benchmarks/bench_indices.py`` (``--n 300000`` for a quicker pass).
+
+Measured 2026-12-01 on the shared 2-core machine under a load average of ~15 (wall times are inflated
+several-fold; "cpu" is this process's CPU, which on SQLite includes the database work):
+300k responses: reading answers by a Python JSON loop 9.8 s (SQLite) / 14.2 s (PG), one json_extract/->>
+column per item 4.5 / 6.5 s, one packed text column per row 4.1 / 4.3 s, weekly packed records (chosen)
+2.6 s cpu / 0.2 s client cpu.  1M responses: load 6.6 s cpu (SQLite), 1.3 s client cpu (PG); whole run
+28.7 s cpu (SQLite), 26.8 s client cpu (PG), 4,714 cells, peak RSS 1.7 GB; most of the run is the ~20
+``analysis`` table calls (5 domains x SIPAS, overall, mean scores, expectations).
 """
 
 from __future__ import annotations

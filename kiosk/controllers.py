@@ -14,8 +14,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,13 +37,16 @@ from kiosk.schemas import (
 from survey.admin.controllers import admin_page, redirect_to_login
 from survey.admin.guards import current_user, requires_role
 from survey.db.base import utcnow
+from survey.inputs import ErrorBody, json_body_errors
 from survey.responses.services import AlreadyAnswered, ConflictingReplay, UnknownQuestionnaire
 from survey.responses.validation import AnswerValidationError
+from survey.security.net import client_address
 from survey.settings import Settings
 from survey.web import page
 
 STATIC_DIR = Path(__file__).parent / "static"
-STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+#: bare types: Litestar appends "; charset=utf-8" to text/* itself (naming it here sent it twice)
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 
 def _static_fingerprint() -> str:
@@ -66,28 +72,44 @@ def _http(exc: services.KioskError, headers: dict[str, str] | None = None) -> HT
     )
 
 
+async def device_guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """401 unless the request carries an enrolled, unrevoked device's credential; runs before the body is read.
+
+    The handler authenticates again in its own database session (the device row is updated there).
+    """
+    async with connection.app.state.sessionmaker() as session:
+        try:
+            await services.authenticate(session, connection.headers.get("authorization"))
+        except services.KioskError as exc:
+            raise _http(exc) from None
+
+
+PUBLIC = {"access": "public"}
+DEVICE = {"access": "kiosk_device"}
+
+
 # --------------------------------------------------------------------------- pages and static files
 
 
-@get("/kiosk/enrol", include_in_schema=False)
+@get("/kiosk/enrol", include_in_schema=False, opt=PUBLIC)
 async def enrol_page(request: Request) -> Template:
     return page(request, "kiosk/enrol.html", {"app_version": APP_VERSION})
 
 
-@get("/kiosk/", include_in_schema=False)
+@get("/kiosk/", include_in_schema=False, opt=PUBLIC)
 async def kiosk_shell(request: Request) -> Template:
     resp = page(request, "kiosk/app.html", {"app_version": APP_VERSION})
     resp.headers.update({"Cache-Control": "no-cache"})
     return resp
 
 
-@get("/kiosk/sw.js", include_in_schema=False)
+@get("/kiosk/sw.js", include_in_schema=False, opt=PUBLIC)
 async def service_worker() -> Response:
     body = (STATIC_DIR / "sw.js").read_text().replace("__APP_VERSION__", APP_VERSION)
-    return Response(body, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/kiosk/"})
+    return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/kiosk/"})
 
 
-@get("/kiosk/manifest.webmanifest", include_in_schema=False)
+@get("/kiosk/manifest.webmanifest", include_in_schema=False, opt=PUBLIC)
 async def manifest() -> Response:
     data = {
         "name": "Hài Lòng — Đánh giá sự hài lòng",
@@ -104,7 +126,7 @@ async def manifest() -> Response:
     return Response(data, media_type="application/manifest+json")
 
 
-@get("/kiosk/static/{name:str}", include_in_schema=False)
+@get("/kiosk/static/{name:str}", include_in_schema=False, opt=PUBLIC)
 async def kiosk_static(name: FromPath[str]) -> Response:
     path = STATIC_DIR / name
     if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file() or name == "sw.js":
@@ -115,12 +137,30 @@ async def kiosk_static(name: FromPath[str]) -> Response:
 # --------------------------------------------------------------------------- device API
 
 
-@post("/kiosk/api/enrol", status_code=201, tags=["kiosk"], summary="Enrol a tablet with a one-time code")
+def _spec(description: str) -> ResponseSpec:
+    return ResponseSpec(ErrorBody, description=description)
+
+
+_DEVICE_401 = {401: _spec("Missing, unknown or revoked device credential (Authorization: Bearer <credential>)")}
+
+
+@post(
+    "/kiosk/api/enrol",
+    opt=PUBLIC,
+    status_code=201,
+    tags=["kiosk"],
+    summary="Enrol a tablet with a one-time code",
+    responses={
+        **json_body_errors(),
+        400: _spec("Unknown, used or expired enrolment code (also malformed JSON)"),
+        429: _spec("Too many wrong codes from this address lately; see Retry-After"),
+    },
+)
 async def api_enrol(
     request: Request, data: JSONBody[EnrolIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
 ) -> Response[EnrolOut]:
     try:
-        device, credential = await services.enrol(db_session, data.code, settings, request.client.host if request.client else None)
+        device, credential = await services.enrol(db_session, data.code, settings, client_address(request, settings.trusted_proxies))
     except services.EnrolmentThrottled as exc:
         raise _http(exc, {"Retry-After": str(settings.login_window_seconds)}) from None
     except services.KioskError as exc:
@@ -129,7 +169,21 @@ async def api_enrol(
     return Response(EnrolOut(credential=credential, config=config), status_code=201, headers=NO_STORE)
 
 
-@post("/kiosk/api/responses", status_code=201, tags=["kiosk"], summary="Submit one kiosk answer (idempotent on client_uuid)")
+@post(
+    "/kiosk/api/responses",
+    guards=[device_guard],
+    opt=DEVICE,
+    status_code=201,
+    tags=["kiosk"],
+    summary="Submit one kiosk answer (idempotent on client_uuid)",
+    responses={
+        200: ResponseSpec(SubmissionOut, description="Replay of an answer already stored (same client_uuid, same answers)"),
+        **json_body_errors(),
+        **_DEVICE_401,
+        409: _spec("client_uuid used for other answers, or the receipt was already rated"),
+        422: _spec("Invalid answers, questionnaire, device_time or receipt token; `errors` names the field"),
+    },
+)
 async def api_submit(request: Request, data: JSONBody[SubmissionIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Response[SubmissionOut]:
     try:
         device = await services.authenticate(db_session, request.headers.get("authorization"))
@@ -152,7 +206,20 @@ async def api_submit(request: Request, data: JSONBody[SubmissionIn], db_session:
     return Response(body, status_code=201 if outcome.stored.created else 200)
 
 
-@post("/kiosk/api/receipt-check", status_code=200, tags=["kiosk"], summary="At scan time: may this receipt still be rated here?")
+@post(
+    "/kiosk/api/receipt-check",
+    guards=[device_guard],
+    opt=DEVICE,
+    status_code=200,
+    tags=["kiosk"],
+    summary="At scan time: may this receipt still be rated here?",
+    responses={
+        **json_body_errors(),
+        **_DEVICE_401,
+        409: _spec("The receipt has already been rated"),
+        422: _spec("Forged, expired or foreign receipt token (or a body that does not match the schema)"),
+    },
+)
 async def api_receipt_check(
     request: Request, data: JSONBody[ReceiptCheckIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
 ) -> ReceiptCheckOut:
@@ -164,7 +231,15 @@ async def api_receipt_check(
     return ReceiptCheckOut(ok=True)
 
 
-@post("/kiosk/api/heartbeat", status_code=200, tags=["kiosk"], summary="Report app version and queue length; get the device's configuration")
+@post(
+    "/kiosk/api/heartbeat",
+    guards=[device_guard],
+    opt=DEVICE,
+    status_code=200,
+    tags=["kiosk"],
+    summary="Report app version and queue length; get the device's configuration",
+    responses={**json_body_errors(), **_DEVICE_401},
+)
 async def api_heartbeat(request: Request, data: JSONBody[HeartbeatIn], db_session: NamedDependency[AsyncSession]) -> HeartbeatOut:
     try:
         device = await services.authenticate(db_session, request.headers.get("authorization"))
@@ -274,6 +349,7 @@ admin_kiosk_router = Router(
     path="/admin/kiosk",
     route_handlers=[fleet_page, revoke_device, codes_page, create_code, review_page, decide, run_screening],
     guards=[requires_role("admin")],
+    opt={"access": "admin"},
     exception_handlers={401: redirect_to_login},
     include_in_schema=False,
 )

@@ -321,13 +321,18 @@ async def submit(session: AsyncSession, device: KioskDevice, data: SubmissionIn,
     return Outcome(stored, flags)
 
 
+#: heartbeat skew stored at most this far either way (an INTEGER column; a clamped value still shows a wild clock)
+MAX_SKEW_SECONDS = 10 * 366 * 86400
+
+
 async def heartbeat(session: AsyncSession, device: KioskDevice, app_version: str, queued: int, device_time: datetime | None) -> None:
     now = utcnow()
     device.last_heartbeat_at = now
     device.app_version = app_version
     device.queued_count = queued
-    if device_time is not None:
-        device.heartbeat_skew_seconds = int((now - device_time).total_seconds())
+    if device_time is not None:  # a clock set to 2100 must not overflow the INTEGER column: clamp to ±10 years
+        skew = int((now - device_time).total_seconds())
+        device.heartbeat_skew_seconds = max(-MAX_SKEW_SECONDS, min(MAX_SKEW_SECONDS, skew))
     await session.commit()
 
 

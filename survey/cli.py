@@ -61,7 +61,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         from survey.demo import ensure_demo
 
         ensure_demo(settings, host=args.host, port=args.port)
-    uvicorn.run("survey.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info", access_log=False)
+    from survey.logs import uvicorn_log_config
+
+    # proxy_headers=False: X-Forwarded-For is judged by the app (HAILONG_TRUSTED_PROXIES), not by uvicorn
+    uvicorn.run("survey.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info", access_log=False,
+                proxy_headers=False, log_config=uvicorn_log_config())
     return 0
 
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -31,6 +33,9 @@ SEED = 20260701
 DEMO_PASSWORD = "hailong-demo-2026"
 DEMO_ADMIN = "admin"
 DEMO_STATISTICIAN = "thongke"
+#: a unit manager (reads only their unit's results) and the unit they manage
+DEMO_UNIT_MANAGER = "hoabinh"
+DEMO_MANAGED_UNIT = "000.01.01.H99"
 DAYS = 91
 PROVINCE = ("000.00.00.H99", "Tỉnh Hài Lòng (demo)", "province")
 
@@ -91,12 +96,17 @@ class DemoInfo:
     api_key: str | None = None
     admin_login: tuple[str, str] | None = None
     statistician_login: tuple[str, str] | None = None
+    #: more secrets of the demo (``name -> value``, e.g. another account's password): written to the credentials file, never printed
+    extra_credentials: dict[str, str] = field(default_factory=dict)
     #: what the index runs of the demo period are (printed after the counts)
     index_lines: list[str] = field(default_factory=list)
     #: an expert-survey invitation not yet answered (its /e/ link is printed)
     expert_token: str | None = None
+    #: results pages to open (dashboard, a unit page, the public page, the report PDF), printed after the logins
+    results_links: list[str] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
+    def lines(self, credentials_file: Path | None = None) -> list[str]:
+        """What to open. Passwords and the API key are never printed: they are in ``credentials_file``."""
         b = self.base_url
         out = []
         if self.seeded:
@@ -118,17 +128,50 @@ class DemoInfo:
         out.append(f"  API docs             {b}/schema")
         out.append(f"  Kiosk (tablet)       {b}/kiosk/enrol   (make an enrolment code at {b}/admin/kiosk/codes)")
         out.append(f"  Admin sign-in        {b}/admin/login")
+        shown = credentials_file is not None and credentials_file.exists()
         if self.admin_login:
-            out.append(f"    admin:        {self.admin_login[0]} / {self.admin_login[1]}")
+            out.append(f"    admin:        {self.admin_login[0]}")
         if self.statistician_login:
-            out.append(f"    statistician: {self.statistician_login[0]} / {self.statistician_login[1]}")
-        if self.api_key:
-            out.append(f"  API key (shown once) {self.api_key}")
-            code = self.slip_dossier_code or "<dossier code>"
-            out.append(f"    e.g. curl -H 'Authorization: Bearer {self.api_key}' {b}/api/v1/receipts/{code}")
-        elif not self.seeded:
+            out.append(f"    statistician: {self.statistician_login[0]}")
+        out.extend(self.results_links)
+        if shown:
+            out.append(f"  Passwords and the API key: in {credentials_file} (readable only by you): cat {credentials_file}")
+        code = self.slip_dossier_code or "<dossier code>"
+        if shown:
+            out.append(f"    e.g. KEY=$(sed -n 's/^api_key=//p' {credentials_file})")
+            out.append(f"         curl -H \"Authorization: Bearer $KEY\" {b}/api/v1/receipts/{code}")
+        else:
             out.append("  API keys are shown only when created: make one at /admin/api-clients.")
         return out
+
+
+#: where ``serve --demo`` / ``hailong demo`` write the demo passwords and API key (mode 600, working directory)
+CREDENTIALS_FILE = Path(".hailong-demo-credentials")
+
+
+def write_credentials(info: DemoInfo, path: Path = CREDENTIALS_FILE) -> Path | None:
+    """Write the seeded demo's passwords and API key to ``path``, readable only by this user (chmod 600).
+
+    Only when the demo was just seeded (the API key exists only now); an older file is replaced.
+    Returns the absolute path, or None when there was nothing new to write.
+    """
+    if not info.seeded:
+        return None
+    lines = ["# Hài Lòng demo credentials: keep this file private (the API key is shown nowhere else)"]
+    if info.admin_login:
+        lines += [f"admin_username={info.admin_login[0]}", f"admin_password={info.admin_login[1]}"]
+    if info.statistician_login:
+        lines += [f"statistician_username={info.statistician_login[0]}", f"statistician_password={info.statistician_login[1]}"]
+    if info.api_key:
+        lines.append(f"api_key={info.api_key}")
+    lines += [f"{name}={value}" for name, value in info.extra_credentials.items()]
+    path = path.resolve()
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write("\n".join(lines) + "\n")
+    return path
 
 
 def base_url(host: str, port: int) -> str:
@@ -214,6 +257,7 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, object]:
 
     await create_user(session, DEMO_ADMIN, DEMO_PASSWORD, "admin", full_name="Quản trị Sở Nội vụ (demo)", actor="demo")
     await create_user(session, DEMO_STATISTICIAN, DEMO_PASSWORD, "statistician", full_name="Cán bộ thống kê (demo)", actor="demo")
+    await create_user(session, DEMO_UNIT_MANAGER, DEMO_PASSWORD, "unit_manager", full_name="Lãnh đạo Phường Hòa Bình (demo)", unit_code=DEMO_MANAGED_UNIT, actor="demo")
     client, api_key = await create_api_client(session, "Hệ thống thông tin giải quyết TTHC (demo)", unit_id=province.id, commit=False)
     audit.record(session, "demo", "api_client.create", "api_client", client.id, name=client.name, key_prefix=client.key_prefix)
     await session.commit()
@@ -421,6 +465,11 @@ async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInf
                 info.slip_token, info.slip_dossier_code = found
             for name, model in (("units", Unit), ("procedures", Procedure), ("receipts", Receipt), ("responses", Response)):
                 info.counts[name] = await session.scalar(select(func.count()).select_from(model)) or 0
+            from survey.results.services import demo_links
+
+            info.results_links = await demo_links(session, info.base_url, DEMO_MANAGED_UNIT, (DEMO_UNIT_MANAGER, DEMO_PASSWORD) if info.seeded else None)
+            if info.seeded:  # never printed: written to the credentials file (mode 600)
+                info.extra_credentials.update(unit_manager_username=DEMO_UNIT_MANAGER, unit_manager_password=DEMO_PASSWORD)
     finally:
         await engine.dispose()
     return info
@@ -429,7 +478,8 @@ async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInf
 def ensure_demo(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> DemoInfo:
     """Seed demo data into an empty database and print the URLs to open (used by ``serve --demo``)."""
     info = asyncio.run(ensure_demo_async(settings, host, port))
-    print("\n".join(["", "Hài Lòng demo", *info.lines(), ""]), flush=True)
+    path = write_credentials(info) or CREDENTIALS_FILE.resolve()
+    print("\n".join(["", "Hài Lòng demo", *info.lines(path), ""]), flush=True)
     return info
 
 

@@ -41,7 +41,12 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response | T
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response | Template:
-    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    # one JSON line (survey.logs): the route pattern, never the raw path (user input, maybe a token)
+    request.logger.error(
+        "unhandled error",
+        exc_info=exc,
+        extra={"method": request.method, "route": request.scope.get("path_template") or "(unrouted)"},
+    )
     if wants_json(request):
         return Response({"status_code": 500, "detail": "Internal Server Error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
     return page(request, "error.html", {"status": 500, "detail": ""}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)

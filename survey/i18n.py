@@ -78,3 +78,20 @@ def fmt_datetime(value: datetime | None, lang: str, tz: str = "Asia/Ho_Chi_Minh"
         return "–"
     local = value.astimezone(ZoneInfo(tz)) if value.tzinfo else value
     return format_datetime(local, "dd/MM/yyyy HH:mm" if lang == "vi" else "d MMM yyyy HH:mm", locale="vi_VN" if lang == "vi" else "en_US")
+
+
+def fmt_margin(half_width: float | None, lang: str, digits: int = 1) -> str:
+    """A margin of error in percentage points: 0.021 -> '±2,1 điểm %' (Vietnamese), '±2.1 pp' (English)."""
+    if half_width is None:
+        return "–"
+    number = fmt_number(abs(half_width) * 100, lang, digits)
+    return f"±{number} điểm %" if lang == "vi" else f"±{number} pp"
+
+
+def fmt_points(value: float | None, lang: str, digits: int = 1) -> str:
+    """A signed change in percentage points: 0.034 -> '+3,4 điểm %' / '+3.4 pp' (−, not -, for decreases)."""
+    if value is None:
+        return "–"
+    number = fmt_number(abs(value) * 100, lang, digits)
+    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    return f"{sign}{number} điểm %" if lang == "vi" else f"{sign}{number} pp"

@@ -9,6 +9,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Template
 
 from survey import i18n
+from survey.security.headers import csp_nonce
 
 LANG_COOKIE = "lang"
 
@@ -30,9 +31,10 @@ def page(request: Request, template: str, context: dict[str, Any] | None = None,
         "fmt_date": lambda v: i18n.fmt_date(v, lang, settings.timezone),
         "fmt_datetime": lambda v: i18n.fmt_datetime(v, lang, settings.timezone),
         "path": request.url.path,
+        "csp_nonce": csp_nonce(request.scope),  # for inline <script>/<style> (CONTRACT.md section 4)
     }
     ctx.update(context or {})
     cookies = []
     if "lang" in request.query_params:
-        cookies.append(Cookie(key=LANG_COOKIE, value=lang, max_age=365 * 86400, httponly=True, samesite="lax"))
+        cookies.append(Cookie(key=LANG_COOKIE, value=lang, max_age=365 * 86400, httponly=True, samesite="lax", secure=settings.secure_cookies))
     return Template(template_name=template, context=ctx, status_code=status_code, cookies=cookies)

@@ -233,7 +233,7 @@ class LiveServer:
             [sys.executable, "-m", "uvicorn", "survey.asgi:app", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             env=env,
         )
-        deadline = time.monotonic() + 90  # generous: a busy machine starts the app slowly
+        deadline = time.monotonic() + 90  # generous: CI machines can be loaded
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:

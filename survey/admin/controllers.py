@@ -1,7 +1,8 @@
 """HTTP routes of the admin area (thin: parse the form, call the service, render).
 
-Sign-in keeps only ``user_id``, ``username`` and ``role`` in the (signed, encrypted) cookie session;
-``survey.admin.guards`` reads them.  Unauthenticated page requests are redirected to the sign-in page.
+Sign-in opens a server-side session (``survey.security.sessions``: the cookie holds a random token);
+``survey.admin.guards`` reads the user it belongs to.  Signing out deletes it.  Unauthenticated page
+requests are redirected to the sign-in page.  Every route declares its access (CONTRACT.md section 5).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from urllib.parse import quote, urlsplit
 
 from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey import audit
 from survey.admin import services, users
 from survey.admin.guards import ROLE_INCLUDES, current_user, requires_role
+from survey.security import sessions
+from survey.security.net import client_address
 from survey.settings import Settings
 from survey.web import page
 
@@ -71,7 +74,7 @@ def _actor(request: Request) -> str:
 # --------------------------------------------------------------------------- sign-in
 
 
-@get("/login", name="admin:login")
+@get("/login", name="admin:login", opt={"access": "public"})
 async def login_form(request: Request) -> Template | Redirect:
     nxt = safe_next(request.query_params.get("next"))
     if current_user(request) is not None:
@@ -79,7 +82,7 @@ async def login_form(request: Request) -> Template | Redirect:
     return admin_page(request, "admin/login.html", {"next": nxt, "errors": [], "username": ""})
 
 
-@post("/login", name="admin:login-post", status_code=303)
+@post("/login", name="admin:login-post", status_code=303, opt={"access": "public"})
 async def login(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     form = await _form(request)
     username, password = form.get("username", "").strip(), form.get("password", "")
@@ -91,7 +94,7 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession], set
         errors.append({"field": "password", "message": "Vui lòng nhập mật khẩu."})
     if errors:
         return admin_page(request, "admin/login.html", {"next": nxt, "errors": errors, "username": username}, status_code=400)
-    address = request.client.host if request.client else None
+    address = client_address(request, settings.trusted_proxies)
     try:
         signed_in = await users.sign_in(db_session, settings, username, password, address)
     except users.LoginThrottled:
@@ -102,46 +105,52 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession], set
     if signed_in is None:
         errors = [{"field": "username", "message": "Tên đăng nhập hoặc mật khẩu không đúng."}]
         return admin_page(request, "admin/login.html", {"next": nxt, "errors": errors, "username": username}, status_code=400)
-    request.clear_session()  # a fresh session at every sign-in
-    request.set_session({"user_id": signed_in.user_id, "username": signed_in.username, "role": signed_in.role})
-    return Redirect(nxt, status_code=303)
+    if signed_in.role == "unit_manager" and nxt == "/admin":
+        nxt = "/admin/ket-qua"  # a unit manager's only pages: their unit's results
+    # a fresh server-side session at every sign-in; the browser's previous one (if any) ends
+    token = await sessions.start(db_session, settings, signed_in.user_id, replaces=request.cookies.get(sessions.COOKIE))
+    return Redirect(nxt, status_code=303, cookies=[sessions.cookie(settings, token)])
 
 
-@post("/logout", name="admin:logout", status_code=303)
-async def logout(request: Request, db_session: NamedDependency[AsyncSession]) -> Redirect:
+@post("/logout", name="admin:logout", status_code=303, opt={"access": "public"})
+async def logout(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Redirect:
+    """Sign out: the session row is deleted, so a copy of the cookie is refused from now on."""
     user = current_user(request)
+    await sessions.end(db_session, request.cookies.get(sessions.COOKIE))
     if user is not None:
         audit.record(db_session, user.username, "logout", "user", user.id)
-        await db_session.commit()
-    request.clear_session()
-    return Redirect(LOGIN_PATH, status_code=303)
+    await db_session.commit()
+    return Redirect(LOGIN_PATH, status_code=303, cookies=[sessions.expired_cookie(settings)])
 
 
 # --------------------------------------------------------------------------- pages
 
 
-@get("/", name="admin:dashboard", guards=[requires_role("viewer")])
+@get("/", name="admin:dashboard", guards=[requires_role("viewer")], opt={"access": "viewer"})
 async def dashboard(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
-    return admin_page(request, "admin/dashboard.html", await services.dashboard(db_session))
+    user = current_user(request)
+    # the recent audit entries only for those who may read /admin/audit
+    may_read_audit = user is not None and user.role in ROLE_INCLUDES["admin"]
+    return admin_page(request, "admin/dashboard.html", await services.dashboard(db_session, include_audit=may_read_audit))
 
 
-@get("/units", name="admin:units", guards=[requires_role("viewer")])
+@get("/units", name="admin:units", guards=[requires_role("viewer")], opt={"access": "viewer"})
 async def units(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return admin_page(request, "admin/units.html", {"tree": await services.unit_tree(db_session)})
 
 
-@get("/procedures", name="admin:procedures", guards=[requires_role("viewer")])
+@get("/procedures", name="admin:procedures", guards=[requires_role("viewer")], opt={"access": "viewer"})
 async def procedures(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return admin_page(request, "admin/procedures.html", {"fields": await services.procedures_by_field(db_session)})
 
 
-@get("/receipts", name="admin:receipts", guards=[requires_role("viewer")])
+@get("/receipts", name="admin:receipts", guards=[requires_role("viewer")], opt={"access": "viewer"})
 async def receipts(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     result = await services.receipts_page(db_session, services.page_number(request.query_params.get("page")))
     return admin_page(request, "admin/receipts.html", {"result": result.as_dict()})
 
 
-@get("/audit", name="admin:audit", guards=[requires_role("admin")])
+@get("/audit", name="admin:audit", guards=[requires_role("admin")], opt={"access": "admin"})
 async def audit_log(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     result = await services.audit_page(db_session, services.page_number(request.query_params.get("page")))
     return admin_page(request, "admin/audit.html", {"result": result.as_dict()})
@@ -155,12 +164,12 @@ async def _api_clients_page(request: Request, db_session: AsyncSession, errors: 
     return admin_page(request, "admin/api_clients.html", ctx, status_code=status_code)
 
 
-@get("/api-clients", name="admin:api-clients", guards=[requires_role("admin")])
+@get("/api-clients", name="admin:api-clients", guards=[requires_role("admin")], opt={"access": "admin"})
 async def api_clients(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return await _api_clients_page(request, db_session)
 
 
-@post("/api-clients", name="admin:api-clients-create", guards=[requires_role("admin")], status_code=200)
+@post("/api-clients", name="admin:api-clients-create", guards=[requires_role("admin")], opt={"access": "admin"}, status_code=200)
 async def create_api_client(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     from survey.receipts.clients import create_api_client as create
 
@@ -186,7 +195,7 @@ async def create_api_client(request: Request, db_session: NamedDependency[AsyncS
     return admin_page(request, "admin/api_client_created.html", {"client": {"id": client.id, "name": name, "key_prefix": client.key_prefix}, "key": key}, status_code=201)
 
 
-@post("/api-clients/{client_id:int}/revoke", name="admin:api-clients-revoke", guards=[requires_role("admin")], status_code=303)
+@post("/api-clients/{client_id:int}/revoke", name="admin:api-clients-revoke", guards=[requires_role("admin")], opt={"access": "admin"}, status_code=303)
 async def revoke_api_client(request: Request, db_session: NamedDependency[AsyncSession], client_id: FromPath[int]) -> Redirect:
     from survey.receipts.clients import revoke_api_client as revoke
 
@@ -204,37 +213,53 @@ async def revoke_api_client(request: Request, db_session: NamedDependency[AsyncS
 # --------------------------------------------------------------------------- staff accounts
 
 
-@get("/users", name="admin:users", guards=[requires_role("admin")])
+@get("/users", name="admin:users", guards=[requires_role("admin")], opt={"access": "admin"})
 async def user_list(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
-    return admin_page(request, "admin/users.html", {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": [], "form": {}})
+    ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": [], "form": {}, "units": await services.manager_unit_choices(db_session)}
+    return admin_page(request, "admin/users.html", ctx)
 
 
 ROLE_CHOICES = [
     {"id": "admin", "label": "Quản trị (Sở Nội vụ)"},
     {"id": "statistician", "label": "Thống kê"},
     {"id": "viewer", "label": "Chỉ xem"},
+    {"id": "unit_manager", "label": "Quản lý đơn vị (xem kết quả của đơn vị mình)"},
 ]
 
 
-@post("/users", name="admin:users-create", guards=[requires_role("admin")], status_code=303)
+@post("/users", name="admin:users-create", guards=[requires_role("admin")], opt={"access": "admin"}, status_code=303)
 async def user_create(request: Request, db_session: NamedDependency[AsyncSession]) -> Template | Redirect:
     form = await _form(request)
     try:
-        await users.create_user(db_session, form.get("username", ""), form.get("password", ""), form.get("role", ""), full_name=form.get("full_name", "").strip()[:255], actor=_actor(request))
+        await users.create_user(
+            db_session, form.get("username", ""), form.get("password", ""), form.get("role", ""),
+            full_name=form.get("full_name", "").strip()[:255], unit_code=form.get("unit_code") or None, actor=_actor(request),
+        )
     except users.WeakPassword as exc:
         errors = [{"field": "password", "message": str(exc)}]
     except users.InvalidUser as exc:
-        errors = [{"field": "role" if "role" in str(exc) else "username", "message": str(exc)}]
+        errors = [{"field": exc.field or ("role" if "role" in str(exc) else "username"), "message": str(exc)}]
     else:
         return Redirect("/admin/users", status_code=303)
     form.pop("password", None)
-    ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": errors, "form": form}
+    ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": errors, "form": form, "units": await services.manager_unit_choices(db_session)}
     return admin_page(request, "admin/users.html", ctx, status_code=400)
+
+
+@post("/users/{user_id:int}/deactivate", name="admin:users-deactivate", guards=[requires_role("admin")], opt={"access": "admin"}, status_code=303)
+async def user_deactivate(request: Request, db_session: NamedDependency[AsyncSession], user_id: FromPath[int]) -> Redirect:
+    """Lock an account: its sessions end at once (a copied cookie is refused on the next request)."""
+    me = current_user(request)
+    if me is not None and me.id == user_id:
+        raise HTTPException(status_code=400, detail="Không thể tự khóa tài khoản của mình.")
+    if await users.deactivate_user(db_session, user_id, actor=_actor(request)) is None:
+        raise NotFoundException("Không tìm thấy tài khoản này.")
+    return Redirect("/admin/users", status_code=303)
 
 
 admin_router = Router(
     path="/admin",
-    route_handlers=[login_form, login, logout, dashboard, units, procedures, receipts, audit_log, api_clients, create_api_client, revoke_api_client, user_list, user_create],
+    route_handlers=[login_form, login, logout, dashboard, units, procedures, receipts, audit_log, api_clients, create_api_client, revoke_api_client, user_list, user_create, user_deactivate],
     exception_handlers={401: redirect_to_login},
     include_in_schema=False,
     tags=["admin"],

@@ -44,7 +44,8 @@ async def _count(session: AsyncSession, model) -> int:
     return await session.scalar(select(func.count()).select_from(model)) or 0
 
 
-async def dashboard(session: AsyncSession) -> dict[str, Any]:
+async def dashboard(session: AsyncSession, *, include_audit: bool = False) -> dict[str, Any]:
+    """Counts for the dashboard; the recent audit entries only when ``include_audit`` (admins: /admin/audit's rule)."""
     counts = {
         "units": await _count(session, Unit),
         "procedures": await _count(session, Procedure),
@@ -54,7 +55,8 @@ async def dashboard(session: AsyncSession) -> dict[str, Any]:
         "api_clients": await session.scalar(select(func.count()).select_from(ApiClient).where(ApiClient.revoked_at.is_(None))) or 0,
     }
     by_channel = dict((await session.execute(select(Response.channel, func.count()).group_by(Response.channel))).all())
-    return {"counts": counts, "by_channel": by_channel, "recent_audit": (await audit_page(session, 1, size=10)).items}
+    recent = (await audit_page(session, 1, size=10)).items if include_audit else []
+    return {"counts": counts, "by_channel": by_channel, "recent_audit": recent, "show_audit": include_audit}
 
 
 async def unit_tree(session: AsyncSession) -> list[dict[str, Any]]:
@@ -127,6 +129,12 @@ async def api_clients(session: AsyncSession) -> list[dict[str, Any]]:
         .order_by(ApiClient.revoked_at.is_not(None), ApiClient.created_at.desc())
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def manager_unit_choices(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every unit a unit manager may be given (the province too: its manager reads every unit)."""
+    rows = await session.execute(select(Unit.code, Unit.name, Unit.kind).order_by(Unit.kind, Unit.name))
+    return [{"code": r.code, "name": r.name, "kind_label": KIND_LABELS.get(r.kind, r.kind)} for r in rows]
 
 
 async def unit_choices(session: AsyncSession) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Staff accounts: argon2 password hashes, roles, sign-in with throttling.
 
-Roles (``survey.db.models.accounts.ROLES``): ``admin`` (Sở Nội vụ), ``statistician``, ``viewer``.
+Roles (``survey.db.models.accounts.ROLES``): ``admin`` (Sở Nội vụ), ``statistician``, ``viewer``, and
+``unit_manager`` (a unit head, tied to ``users.unit_id``: reads the results of that unit and the units below it).
 Sign-in attempts are kept in ``login_attempts`` under the username and a keyed hash of the client
 address (never the address itself); too many recent failures for either refuses sign-in, even with
 the right password, until the window has passed.  Other guessable secrets (kiosk enrolment codes)
@@ -29,6 +30,8 @@ from survey.settings import Settings
 
 #: Shortest password accepted for a staff account.
 MIN_PASSWORD_LENGTH = 10
+#: ``login_attempts.username`` of attempts that are not sign-ins (e.g. ``#kiosk-enrol``); no username has ``#``
+PURPOSE_PREFIX = "#"
 USERNAME_MAX = 64
 
 _hasher = PasswordHasher()
@@ -41,7 +44,11 @@ class WeakPassword(ValueError):
 
 
 class InvalidUser(ValueError):
-    """Bad username or role, or the username is taken."""
+    """Bad username or role, or the username is taken; ``field`` names the form field when it is not obvious."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class LoginThrottled(Exception):
@@ -71,26 +78,50 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-async def create_user(session: AsyncSession, username: str, password: str, role: str, *, full_name: str = "", actor: str = "cli") -> User:
-    """Create a staff account (audited, committed). Raises WeakPassword or InvalidUser."""
+async def create_user(
+    session: AsyncSession, username: str, password: str, role: str, *, full_name: str = "", unit_code: str | None = None, actor: str = "cli"
+) -> User:
+    """Create a staff account (audited, committed). Raises WeakPassword or InvalidUser.
+
+    A ``unit_manager`` needs ``unit_code`` (the unit they manage); other roles take none.
+    """
     name = normalise_username(username)
     if not name or len(name) > USERNAME_MAX or not all(c.isalnum() or c in "._-" for c in name):
         raise InvalidUser("Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch ngang, gạch dưới (tối đa 64 ký tự) / username: letters, digits, . _ - (at most 64).")
     if role not in ROLES:
         raise InvalidUser(f"Vai trò phải là một trong {', '.join(ROLES)} / role must be one of {', '.join(ROLES)}.")
+    unit_id = await _manager_unit(session, role, unit_code)
     check_password_strength(password)
     if await session.scalar(select(User.id).where(User.username == name)) is not None:
         raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại / username “{name}” is taken.")
-    user = User(username=name, full_name=full_name, password_hash=hash_password(password), role=role, active=True)
+    user = User(username=name, full_name=full_name, password_hash=hash_password(password), role=role, active=True, unit_id=unit_id)
     session.add(user)
     try:
         await session.flush()
-        audit.record(session, actor, "user.create", "user", user.id, username=name, role=role)
+        extra = {"unit_code": unit_code.strip()} if unit_id is not None and unit_code else {}
+        audit.record(session, actor, "user.create", "user", user.id, username=name, role=role, **extra)
         await session.commit()
     except IntegrityError:
         await session.rollback()
         raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại / username “{name}” is taken.") from None
     return user
+
+
+async def _manager_unit(session: AsyncSession, role: str, unit_code: str | None) -> int | None:
+    """The unit id of a unit manager's unit; InvalidUser naming ``unit`` when it is missing or unknown."""
+    from survey.db.models import Unit
+
+    code = (unit_code or "").strip()
+    if role != "unit_manager":
+        if code:
+            raise InvalidUser("Chỉ tài khoản quản lý đơn vị mới gắn với một đơn vị / only a unit_manager account has a unit.", field="unit_code")
+        return None
+    if not code:
+        raise InvalidUser("Tài khoản quản lý đơn vị cần chọn đơn vị / a unit_manager account needs its unit.", field="unit_code")
+    unit_id = await session.scalar(select(Unit.id).where(Unit.code == code))
+    if unit_id is None:
+        raise InvalidUser(f"Không có đơn vị mã “{code}” / no unit with code “{code}”.", field="unit_code")
+    return unit_id
 
 
 def client_key(settings: Settings, address: str | None) -> str:
@@ -114,7 +145,9 @@ async def is_throttled(session: AsyncSession, settings: Settings, username: str,
     limit = settings.login_max_attempts
     if await _recent_failures(session, since, LoginAttempt.username == username) >= limit:
         return True
-    return await _recent_failures(session, since, LoginAttempt.client_key == client) >= limit
+    # only sign-in attempts count here: other purposes (``#kiosk-enrol``) keep their own counter per client
+    sign_ins = ~LoginAttempt.username.startswith(PURPOSE_PREFIX)
+    return await _recent_failures(session, since, LoginAttempt.client_key == client, sign_ins) >= limit
 
 
 async def client_is_throttled(session: AsyncSession, settings: Settings, purpose: str, client: str) -> bool:
@@ -158,5 +191,44 @@ async def sign_in(session: AsyncSession, settings: Settings, username: str, pass
 
 
 async def list_users(session: AsyncSession) -> list[dict]:
-    rows = await session.execute(select(User.id, User.username, User.full_name, User.role, User.active, User.created_at, User.last_login_at).order_by(User.username))
+    from survey.db.models import Unit
+
+    rows = await session.execute(
+        select(User.id, User.username, User.full_name, User.role, User.active, User.created_at, User.last_login_at, Unit.name.label("unit_name"))
+        .outerjoin(Unit, Unit.id == User.unit_id)
+        .order_by(User.username)
+    )
     return [dict(r._mapping) for r in rows]
+
+
+async def deactivate_user(session: AsyncSession, user_id: int, *, actor: str) -> User | None:
+    """Lock an account and end all its sessions at once (audited, committed). None if there is no such user."""
+    from survey.security import sessions
+
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    user.active = False
+    ended = await sessions.end_all_for_user(session, user.id)
+    audit.record(session, actor, "user.deactivate", "user", user.id, username=user.username, sessions_ended=ended)
+    await session.commit()
+    return user
+
+
+async def set_password(session: AsyncSession, username: str, password: str, *, actor: str) -> User:
+    """Set a new password and end every session of the account (audited, committed).
+
+    Raises WeakPassword, or InvalidUser when there is no such account.
+    """
+    from survey.security import sessions
+
+    check_password_strength(password)
+    name = normalise_username(username)
+    user = await session.scalar(select(User).where(User.username == name))
+    if user is None:
+        raise InvalidUser(f"Không có tài khoản “{name}” / no account “{name}”.")
+    user.password_hash = hash_password(password)
+    ended = await sessions.end_all_for_user(session, user.id)
+    audit.record(session, actor, "user.password", "user", user.id, username=user.username, sessions_ended=ended)
+    await session.commit()
+    return user

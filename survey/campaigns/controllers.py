@@ -170,7 +170,8 @@ def _download(body: bytes, media_type: str, filename: str) -> Response:
 @get("/{campaign_id:int}/calls.csv", name="sampling:calls-csv", guards=STATISTICIAN)
 async def calls_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], campaign_id: FromPath[int]) -> Response:
     rows = await _rows(db_session, settings, campaign_id)
-    return _download(services.call_list_csv(rows), "text/csv; charset=utf-8", f"campaign-{campaign_id}-calls.csv")
+    # Litestar appends "; charset=utf-8" to every text/* type itself: name the bare type, or it comes twice
+    return _download(services.call_list_csv(rows), "text/csv", f"campaign-{campaign_id}-calls.csv")
 
 
 @get("/{campaign_id:int}/calls.xlsx", name="sampling:calls-xlsx", guards=STATISTICIAN)
@@ -186,6 +187,7 @@ async def calls_xlsx(request: Request, db_session: NamedDependency[AsyncSession]
 sampling_router = Router(
     path="/admin/sampling",
     route_handlers=[index, preview, draw, campaign, dispositions, calls_csv, calls_xlsx],
+    opt={"access": "statistician"},
     exception_handlers={401: redirect_to_login},
     include_in_schema=False,
     tags=["admin"],
@@ -231,7 +233,7 @@ def _survey_page(request: Request, inv: services.Invitation, settings: Settings,
     return page(request, "citizen/survey.html", ctx, status_code=status)
 
 
-@get(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def invite_get(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     inv = await _open_invitation(request, db_session, token, settings)
     if isinstance(inv, Template):
@@ -248,7 +250,7 @@ def member_client_uuid(member_id: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hailong:campaign-member:{member_id}"))
 
 
-@post(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@post(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def invite_post(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     inv = await _open_invitation(request, db_session, token, settings)
     if isinstance(inv, Template):
@@ -272,7 +274,7 @@ async def invite_post(request: Request, token: FromPath[str], db_session: NamedD
     return Redirect(path=f"/c/{inv.token}/cam-on?lang={lang}", status_code=303)
 
 
-@get(INVITE_THANKS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(INVITE_THANKS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def invite_thanks(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     inv = await _open_invitation(request, db_session, token, settings, refuse_answered=False)
     if isinstance(inv, Template):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from survey.db.models.receipts import RECEIPT_CHANNELS
+from survey.inputs import text_error
 
 REQUIRED_COLUMNS = ("unit_code", "field", "channel", "received_at")
 OPTIONAL_COLUMNS = ("receipt_id", "dossier_code", "procedure_code")
@@ -92,6 +93,9 @@ def parse_frame_csv(data: bytes | str) -> list[FrameRow]:
         for name, limit in MAX_FIELD.items():
             if len(get(name)) > limit:
                 raise FrameCsvError(line, name, f"longer than {limit} characters")
+        for name, value in zip(header, record, strict=False):
+            if (reason := text_error(value)) is not None:  # the application's one character rule
+                raise FrameCsvError(line, name, reason)
         rid_text, dossier = get("receipt_id"), get("dossier_code")
         receipt_id = None
         if rid_text:

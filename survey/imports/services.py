@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.db.models import Procedure, Unit
 from survey.db.models.units import UNIT_KINDS
+from survey.inputs import text_error
 from survey.receipts import services as receipts
 from survey.settings import Settings
 
@@ -130,6 +131,9 @@ def read_rows(
                 continue
             row = {c: "" for c in columns}
             row.update({h: v.strip() for h, v in zip(header, values, strict=False)})
+            for h, v in zip(header, values, strict=False):
+                if (reason := text_error(v)) is not None:  # NUL etc.: PostgreSQL cannot store them (survey/inputs.py)
+                    errors.append(RowError(start, h, reason))
             rows.append((start, row))
     except csv.Error as exc:
         errors.append(RowError(reader.line_num, "row", f"CSV syntax error: {exc}"))

@@ -62,8 +62,13 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     od.add_argument("--run", dest="run_id", type=int, required=True)
     od.add_argument("--out", type=Path, required=True, help="the .csv file to write")
     od.add_argument("--actor", default=None)
-    md = sub.add_parser("microdata", help="microdata of a run (.sav, .dta, .xlsx, .csv) with a codebook", description="microdata of a run with weights, strata, PSU and a codebook")
-    md.add_argument("--run", dest="run_id", type=int, required=True)
+    md = sub.add_parser("microdata", help="microdata of a run or a period (.sav, .dta, .xlsx, .csv) with a codebook",
+                        description="microdata of a stored run (--run) or of a period (--from/--to/--source) with weights, strata, PSU and a codebook")
+    md.add_argument("--run", dest="run_id", type=int, default=None, help="a stored run (its inputs are recomputed and checked against its hash)")
+    md.add_argument("--from", dest="period_start", type=_date, default=None, help="or: first day of a period")
+    md.add_argument("--to", dest="period_end", type=_date, default=None, help="last day of the period")
+    md.add_argument("--source", choices=["sample", "self_selected"], default=None)
+    md.add_argument("--campaign", type=int, default=None)
     md.add_argument("--format", choices=["sav", "dta", "xlsx", "csv"], default=None, help="default: from the --out suffix")
     md.add_argument("--out", type=Path, required=True)
     md.add_argument("--with-comments", action="store_true", help="include free-text comments (off by default: they may hold personal data)")
@@ -283,14 +288,22 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
                 fmt = args.format or args.out.suffix.lower().lstrip(".")
                 if fmt not in exports.MICRODATA_FORMATS:
                     raise exports.ExportError(f"--format: use one of {', '.join(exports.MICRODATA_FORMATS)} (or an --out ending in one)")
-                run, computed = await services.recompute_run(session, settings, args.run_id)
+                if args.run_id is not None:
+                    run, computed = await services.recompute_run(session, settings, args.run_id)
+                else:
+                    if args.period_start is None or args.period_end is None or args.source is None:
+                        raise exports.ExportError("give --run ID, or --from, --to and --source (and --campaign for a sample)")
+                    computed = await services.compute_run(session, settings, period_start=args.period_start, period_end=args.period_end,
+                                                          source=args.source, campaign_id=args.campaign)
+                    run = services.computed_run_read(computed)
                 comments = await services.response_comments(session, computed.respondents.response_ids) if args.with_comments else None
                 md = exports.build_microdata(run, computed, with_comments=args.with_comments, comments=comments)
                 paths = exports.write_microdata(md, args.out, fmt)
-                audit.record(session, _actor(args), "export.microdata", "index_run", run.id, format=fmt, rows=len(computed.respondents),
+                audit.record(session, _actor(args), "export.microdata", "index_run", run.id or None, format=fmt, period=f"{run.period_start}..{run.period_end}", rows=len(computed.respondents),
                              comments=bool(args.with_comments), file=args.out.name)
                 await session.commit()
-                print(f"microdata: {', '.join(str(p) for p in paths)} ({len(computed.respondents)} respondents, run #{run.id}, {run.sample_label})")
+                which = f"run #{run.id}" if run.id else "computed now, not a stored run"
+                print(f"microdata: {', '.join(str(p) for p in paths)} ({len(computed.respondents)} respondents, {which}, {run.sample_label})")
                 return 0
             except (services.RunNotFound, services.IndexRunError, exports.ExportError) as exc:
                 return _error(console, exc)

@@ -226,7 +226,7 @@ def build_microdata(run: RunRead, computed: Any, *, with_comments: bool = False,
     if with_comments:
         add("comment", np.array(comments if comments is not None else [""] * n, dtype=object), "Ý kiến khác (văn bản tự do)", "string",
             note="chỉ xuất khi yêu cầu --with-comments; có thể chứa thông tin cá nhân")
-    title = f"Hài Lòng — kết quả số {run.id}, kỳ {run.period_start:%d/%m/%Y}–{run.period_end:%d/%m/%Y} — {run.sample_label}"
+    title = f"Hài Lòng — {'kết quả số ' + str(run.id) if run.id else 'dữ liệu'}, kỳ {run.period_start:%d/%m/%Y}–{run.period_end:%d/%m/%Y} — {run.sample_label}"
     book.append({"variable": "(tệp)", "label": title, "type": "", "values": "",
                  "note": f"phương pháp {run.methodology_version}; mã băm đầu vào {run.inputs_hash}"})
     return Microdata(cols, labels, vlabels, missing, book, title, run.sample_label)

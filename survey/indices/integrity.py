@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
+from scipy.special import bdtrc
 
 CATEGORIES = 5
 
@@ -134,7 +134,8 @@ def kiosk_window_excess(
             # exact conditional test (as Fisher's): given the category's count on device + reference, the
             # device's share of it is Binomial(total, n_dev / (n_dev + n_ref)) when both share a distribution;
             # Bonferroni over the categories
-            pval = binom.sf(obs - 1, obs + ref_counts, n_dev / (n_dev + n_ref))
+            # P(X >= x) = bdtrc(x - 1, total, p)  (the ufunc: no distribution object per window)
+            pval = np.where(obs > 0, bdtrc(obs - 1, obs + ref_counts, n_dev / (n_dev + n_ref)), 1.0)
             for c in np.flatnonzero(pval < alpha / CATEGORIES):
                 excess = int(np.floor(obs[c] - p[c] * (n_dev - obs[c]) / (1.0 - p[c])))
                 if excess < 1:

@@ -608,6 +608,17 @@ async def recompute_run(session: AsyncSession, settings: Settings, run_id: int, 
     return run, computed
 
 
+def computed_run_read(computed: ComputedRun) -> RunRead:
+    """A not-stored run as a RunRead (id 0, status "computed"), e.g. for microdata of a period."""
+    return RunRead(
+        id=0, period_start=computed.period_start, period_end=computed.period_end, source=computed.source,
+        campaign_id=computed.campaign_id, methodology_version=computed.methodology_version, questionnaire_id=computed.questionnaire_id,
+        inputs_hash=computed.inputs_hash, parameters=computed.parameters, summary=computed.summary, status="computed",
+        created_by="", created_at=utcnow(), published_by=None, published_at=None, is_self_selected=computed.source == "self_selected",
+        sample_label=_label(computed.source), cells=[cell_read(c) for c in sorted(computed.cells, key=cell_sort_key)],
+    )
+
+
 async def response_comments(session: AsyncSession, response_ids: np.ndarray) -> list[str]:
     """Free-text comments of the given responses, in that order ("" when none)."""
     from survey.db.models import Response

@@ -220,8 +220,10 @@ class Methodology:
                 return k.code
         return ""
 
-    def maximum(self, component: str) -> float:
-        return sum(c.max_points for c in self.criteria if c.component == component)
+    def maximum(self, component: str, kind: str | None = None) -> float:
+        """Maximum points of a component for ``kind`` (default: the largest over the unit kinds)."""
+        kinds = [kind] if kind else list(self.unit_kinds)
+        return max(sum(c.max_points for c in self.criteria if c.component == component and self.applies(c, k)) for k in kinds)
 
     def summary(self, lang: str = "vi") -> dict[str, Any]:
         """Plain data for the admin page."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 from enum import Enum
@@ -22,6 +23,7 @@ from survey.db.models import ApiClient, Unit
 
 KEY_PREFIX = "hl_"
 _PREFIX_LEN = len(KEY_PREFIX) + 8
+_KEY_SHAPE = re.compile(r"hl_[0-9a-f]{8}_[A-Za-z0-9_-]{16,}")
 #: last_used_at is written at most this often per client (saves a write per request under load)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -84,7 +86,7 @@ async def check_api_key(session: AsyncSession, presented_key: str | None) -> tup
     key = (presented_key or "").strip()
     if not key:
         return None, KeyCheck.MISSING
-    if len(key) > 200 or not key.startswith(KEY_PREFIX) or len(key) <= _PREFIX_LEN:
+    if len(key) > 200 or _KEY_SHAPE.fullmatch(key) is None:  # also keeps NUL and other junk away from the database
         return None, KeyCheck.INVALID
     client = await session.scalar(select(ApiClient).where(ApiClient.key_prefix == key[:_PREFIX_LEN]))
     # compare even when no row matched, so timing does not tell whether a prefix exists

@@ -7,17 +7,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.db.models import ApiClient
+from survey.inputs import json_body_errors, param_errors
 from survey.receipts import qr, services
 from survey.receipts.auth import API_SECURITY, api_key_guard, provide_api_client
 from survey.receipts.schemas import ErrorRead, ReceiptBatch, ReceiptBatchRead, ReceiptCreate, ReceiptRead
@@ -26,12 +36,31 @@ from survey.settings import Settings
 from survey.web import page
 
 SLIP_SIZES = ("58", "80", "a5")
+
+
+@dataclass
+class QrOperation(Operation):
+    """/qr answers SVG or PNG by the name's extension: declare both media types of the 200."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            ok.content = {
+                "image/svg+xml": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+                "image/png": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)),
+            }
+_UNAUTHORISED = {401: ResponseSpec(ErrorRead, description="Missing, invalid or revoked API key")}
 _ERRORS = {
-    400: ResponseSpec(ErrorRead, description="Malformed JSON or a field of the wrong type"),
-    401: ResponseSpec(ErrorRead, description="Missing, invalid or revoked API key"),
+    **json_body_errors(),
+    **_UNAUTHORISED,
     403: ResponseSpec(ErrorRead, description="The API client is restricted to other units"),
-    409: ResponseSpec(ErrorRead, description="The dossier code is registered for another unit"),
-    422: ResponseSpec(ErrorRead, description="Invalid values; `errors` names each field"),
+    409: ResponseSpec(ErrorRead, description="The dossier code is registered for another unit, or by another API client"),
+    422: ResponseSpec(
+        ErrorRead,
+        description="Invalid values, all of them named in `errors`: the body does not match the schema, a time "
+        "without UTC offset, an unknown unit or procedure code, a dossier code whose YYMMDD is not a real date or "
+        "not the day of received_at, received_at before 2020-01-01 or in the future, a control character",
+    ),
 }
 
 
@@ -59,7 +88,7 @@ def _read(settings: Settings, r: services.RegisteredReceipt) -> ReceiptRead:
         channel=r.channel,
         counter=r.counter,
         token=r.token,
-        survey_url=r.survey_url,
+        survey_url=services.canonical_survey_url(settings, r.token),  # the upper-case form is for the QR only
         qr_svg_url=services.public_link(settings, f"/qr/{r.token}.svg"),
         qr_png_url=services.public_link(settings, f"/qr/{r.token}.png"),
         slip_url=services.public_link(settings, f"/slip/{r.token}"),
@@ -83,6 +112,7 @@ class ReceiptApi(Controller):
     path = "/api/v1/receipts"
     tags = ["receipts"]
     guards = [api_key_guard]
+    opt = {"access": "api_client"}
     security = API_SECURITY
     dependencies = {"api_client": Provide(provide_api_client, sync_to_thread=False)}
 
@@ -107,7 +137,8 @@ class ReceiptApi(Controller):
         summary="Register up to 500 receipts at once (all or nothing)",
         description="Every item is validated first; any error rejects the whole batch, with errors named "
         "`items[i].field`. 201 if any receipt was new, else 200.",
-        responses={200: ResponseSpec(ReceiptBatchRead, description="All were already registered"), **_ERRORS},
+        responses={200: ResponseSpec(ReceiptBatchRead, description="All were already registered"), **_ERRORS,
+                   413: json_body_errors("1 MB")[413]},
         request_max_body_size=1024 * 1024,
     )
     async def batch(self, data: JSONBody[ReceiptBatch], api_client: NamedDependency[ApiClient], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Response[ReceiptBatchRead]:
@@ -122,7 +153,13 @@ class ReceiptApi(Controller):
     @get(
         "/{dossier_code:str}",
         summary="A receipt this client registered",
-        responses={404: ResponseSpec(ErrorRead, description="Unknown code, or registered by another client")},
+        description="Only receipts this API client registered (or, with HAILONG_API_SHARE_UNIT_RECEIPTS, those of its "
+        "units); any other code answers 404, as an unknown one does.",
+        responses={
+            **param_errors(),
+            **_UNAUTHORISED,
+            404: ResponseSpec(ErrorRead, description="Unknown code, or registered by another client"),
+        },
     )
     async def read(self, dossier_code: FromPath[str], api_client: NamedDependency[ApiClient], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> ReceiptRead:
         result = await services.get_receipt_for_client(db_session, dossier_code, api_client, settings)
@@ -143,11 +180,17 @@ def _check_token(settings: Settings, token: str) -> str:
 
 @get(
     "/qr/{name:str}",
+    opt={"access": "public"},
     tags=["qr"],
     summary="QR code of a receipt's survey link: /qr/{token}.svg or /qr/{token}.png",
     description="Public and token-addressed; the token is verified without the database. 404 forged, 410 expired.",
     media_type="image/svg+xml",
-    responses={404: ResponseSpec(ErrorRead, description="Forged token"), 410: ResponseSpec(ErrorRead, description="Expired")},
+    operation_class=QrOperation,
+    responses={
+        **param_errors(),
+        404: ResponseSpec(ErrorRead, description="Forged or malformed token, or neither .svg nor .png"),
+        410: ResponseSpec(ErrorRead, description="Expired"),
+    },
 )
 async def qr_image(name: FromPath[str], settings: NamedDependency[Settings]) -> Response[bytes]:
     token, dot, ext = name.rpartition(".")
@@ -161,13 +204,25 @@ async def qr_image(name: FromPath[str], settings: NamedDependency[Settings]) -> 
     return Response(qr.png(url), media_type="image/png", headers=headers)
 
 
-@get("/slip/{token:str}", tags=["qr"], summary="Printable receipt slip with the QR code (58 mm, 80 mm or A5)")
+@get(
+    "/slip/{token:str}",
+    opt={"access": "public"},
+    tags=["qr"],
+    summary="Printable receipt slip with the QR code (58 mm, 80 mm or A5)",
+    media_type="text/html",
+    responses={
+        **param_errors(),
+        400: ResponseSpec(ErrorRead, description="size is not 58, 80 or a5"),
+        404: ResponseSpec(ErrorRead, description="Forged or malformed token, or the receipt no longer exists"),
+        410: ResponseSpec(ErrorRead, description="Expired"),
+    },
+)
 async def slip(
     request: Request,
     token: FromPath[str],
     db_session: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
-    size: Annotated[str, QueryParameter(description="58 | 80 (thermal, mm) | a5")] = "80",
+    size: Annotated[str, QueryParameter(description="58 | 80 (thermal, mm) | a5 (case-insensitive)", enum=list(SLIP_SIZES))] = "80",
 ) -> Template:
     size = size.lower()
     if size not in SLIP_SIZES:

@@ -38,6 +38,8 @@ from survey.settings import Settings
 
 #: largest batch accepted by POST /api/v1/receipts/batch
 MAX_BATCH = 500
+#: receipts received earlier are refused (422): their survey link would expire before the token epoch
+EARLIEST_RECEIVED_AT = datetime.combine(tokens.EPOCH, time(0), tzinfo=UTC)
 _CHUNK = 500  # rows per IN (...) query
 
 # Thông tư 01/2018/TT-VPCP, art. 19: mã hồ sơ = agency code - YYMMDD - XXXX.  The agency code is the
@@ -157,13 +159,20 @@ def local_zone(settings: Settings) -> ZoneInfo:
     return ZoneInfo(settings.timezone)
 
 
+def local_day(settings: Settings, at: datetime) -> date:
+    """The local calendar day of an instant (the YYMMDD a dossier code received then carries)."""
+    return _as_aware(at, settings).astimezone(local_zone(settings)).date()
+
+
 def local_today(settings: Settings) -> date:
     return datetime.now(local_zone(settings)).date()
 
 
 def receipt_token(settings: Settings, receipt_id: int, expires_on: date) -> str:
+    """The receipt's token.  A row stored before received_at was range-checked may expire before the
+    token epoch; its link is long expired either way, so it gets a token that expires on the epoch (410)."""
     kid, keys = settings.signing_keys()
-    return tokens.mint("receipt", receipt_id, expires_on=expires_on, kid=kid, keys=keys)
+    return tokens.mint("receipt", receipt_id, expires_on=max(expires_on, tokens.EPOCH), kid=kid, keys=keys)
 
 
 def verify_receipt_token(settings: Settings, token: str, today: date | None = None) -> tokens.TokenClaims:
@@ -176,6 +185,13 @@ def survey_url(settings: Settings, token: str) -> str:
     """``HTTP(S)://HOST/R/TOKEN`` with scheme and host upper-cased, so the QR code uses alphanumeric mode."""
     parts = urlsplit(settings.public_url.rstrip("/"))
     return f"{parts.scheme.upper()}://{parts.netloc.upper()}{parts.path}/R/{token.upper()}"
+
+
+def canonical_survey_url(settings: Settings, token: str) -> str:
+    """``http(s)://host/r/TOKEN``: the link as people and systems use it (JSON, e-mail); only the QR code
+    and the printed slip use the upper-case form of :func:`survey_url`."""
+    parts = urlsplit(settings.public_url.rstrip("/"))
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}/r/{token.upper()}"
 
 
 def public_link(settings: Settings, path: str) -> str:
@@ -275,6 +291,18 @@ async def _allowed_unit_ids(session: AsyncSession, client: ApiClient | None, use
     return allowed
 
 
+def _may_see(receipt: Receipt, client: ApiClient | None, allowed: Set[int] | None, settings: Settings) -> bool:
+    """May ``client`` read (and replay, filling ``returned_at``) this stored receipt?
+
+    Its own receipts always; with ``HAILONG_API_SHARE_UNIT_RECEIPTS`` a client restricted to a unit also
+    those of its units (registered by another client or imported).  CSV imports and the demo
+    (``client`` None) are the administrator's and see everything.
+    """
+    if client is None or receipt.api_client_id == client.id:
+        return True
+    return bool(settings.api_share_unit_receipts and allowed is not None and receipt.unit_id in allowed)
+
+
 @dataclass(slots=True)
 class _Checked:
     item: ReceiptInput
@@ -338,6 +366,10 @@ async def _plan(session: AsyncSession, items: Sequence[ReceiptInput], client: Ap
             received_at = _as_aware(item.received_at, settings)
             if received_at > now + timedelta(days=1):
                 err("received_at", "is in the future")
+            elif received_at < EARLIEST_RECEIVED_AT:
+                err("received_at", f"is before {EARLIEST_RECEIVED_AT:%Y-%m-%d}: no survey link can be issued for it")
+            elif code is not None and (local_day := received_at.astimezone(local_zone(settings)).date()) != parse_dossier_code(code).received_on:
+                err("dossier_code", f"its date {code.split('-')[1]} (YYMMDD) is not the day received_at falls on ({local_day:%y%m%d}, {settings.timezone})")
         if (
             item.appointment_date is not None
             and received_at is not None
@@ -360,6 +392,8 @@ async def _plan(session: AsyncSession, items: Sequence[ReceiptInput], client: Ap
             prior = existing.get(code)
             if prior is not None and unit is not None and prior.unit_id != unit.id:
                 plan.conflicts.append(ReceiptFieldError(index, "dossier_code", f"{code} is already registered for another unit"))
+            elif prior is not None and not _may_see(prior, client, allowed, settings):
+                plan.conflicts.append(ReceiptFieldError(index, "dossier_code", f"{code} is already registered by another API client"))
         plan.errors.extend(errs)
         if not errs and code is not None and unit is not None and received_at is not None:
             plan.checked.append(_Checked(item, code, unit, procedure, received_at, returned_at, counter, existing.get(code)))
@@ -454,9 +488,18 @@ async def _register_bulk(
     if commit:
         async with sqlite_write_turn(session):  # the inserts and their commit: one writer at a time on SQLite
             new_rows = await _write(session, plan, client, settings, progress)
+            try:
+                out = await _results(session, settings, plan, new_rows)  # tokens minted before the commit
+            except BaseException:
+                await session.rollback()
+                raise
             await session.commit()
-    else:
-        new_rows = await _write(session, plan, client, settings, progress)
+        return out
+    new_rows = await _write(session, plan, client, settings, progress)
+    return await _results(session, settings, plan, new_rows)
+
+
+async def _results(session: AsyncSession, settings: Settings, plan: _Plan, new_rows: list[tuple[_Checked, Receipt]]) -> list[RegisteredReceipt]:
     new_by_check = {id(cc): r for cc, r in new_rows}
     proc_codes = {c.procedure.id: c.procedure.code for c in plan.checked if c.procedure}
     out = []
@@ -482,19 +525,23 @@ async def register_receipt(session: AsyncSession, data: ReceiptInput, client: Ap
 
 
 async def get_receipt_for_client(session: AsyncSession, dossier_code: str, client: ApiClient, settings: Settings) -> RegisteredReceipt | None:
-    """The receipt with this code if ``client`` registered it, else None (no leak across clients)."""
+    """The receipt with this code if ``client`` may see it (:func:`_may_see`), else None (no leak across clients)."""
     code = (dossier_code or "").strip().upper()
     row = (
         await session.execute(
             select(Receipt, Unit, Procedure.code)
             .join(Unit, Unit.id == Receipt.unit_id)
             .outerjoin(Procedure, Procedure.id == Receipt.procedure_id)
-            .where(Receipt.dossier_code == code, Receipt.api_client_id == client.id)
+            .where(Receipt.dossier_code == code)
         )
     ).first()
     if row is None:
         return None
     receipt, unit, proc_code = row
+    if receipt.api_client_id != client.id:
+        allowed = await _allowed_unit_ids(session, client, {receipt.unit_id})
+        if not _may_see(receipt, client, allowed, settings):
+            return None
     return _registered(settings, receipt, unit, proc_code, created=False)
 
 
@@ -537,6 +584,7 @@ def synthetic_receipts(
     start: datetime | None = None,
     procedure_codes: Iterable[str | None] = (None,),
     first_sequence: int = 1,
+    timezone: str = "Asia/Ho_Chi_Minh",
 ) -> list[ReceiptInput]:
     """``n`` valid receipt inputs for one unit: consecutive sequence numbers, a few per minute.
 
@@ -549,12 +597,13 @@ def synthetic_receipts(
     start = start or datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3 * n + 60)
     procs = list(procedure_codes) or [None]
     out = []
+    zone = ZoneInfo(timezone)
     for i in range(n):
         at = start + timedelta(minutes=i * 3)
         seq = first_sequence + i  # one running number across the run keeps codes unique
         out.append(
             ReceiptInput(
-                dossier_code=f"{agency}-{at:%y%m%d}-{seq:04d}",
+                dossier_code=f"{agency}-{at.astimezone(zone):%y%m%d}-{seq:04d}",  # the local day, as on the slip
                 unit_code=unit_code,
                 received_at=at,
                 procedure_code=procs[i % len(procs)],

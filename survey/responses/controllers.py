@@ -18,6 +18,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey.inputs import ErrorBody, json_body_errors
 from survey.responses import pages
 from survey.responses.pages import LinkExpired, LinkNotFound, ReceiptLink
 from survey.responses.schemas import ApiError, ResponseCreated, ResponseIn
@@ -53,7 +54,7 @@ def _survey_page(request: Request, link: ReceiptLink, settings: Settings, values
     return page(request, "citizen/survey.html", ctx, status_code=status)
 
 
-@get(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def survey_get(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     """Consent notice first; ``?start=1`` (the "Bắt đầu" button, a plain GET form) shows the questionnaire."""
     try:
@@ -67,7 +68,7 @@ async def survey_get(request: Request, token: FromPath[str], db_session: NamedDe
     return _survey_page(request, link, settings)
 
 
-@post(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@post(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def survey_post(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     try:
         link = await pages.open_receipt(db_session, token, settings)
@@ -89,7 +90,7 @@ async def survey_post(request: Request, token: FromPath[str], db_session: NamedD
     return Redirect(path=f"/r/{link.token}/cam-on{_lang_suffix(lang)}", status_code=303)
 
 
-@get(THANKS_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(THANKS_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def survey_thanks(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     try:
         link = await pages.open_receipt(db_session, token, settings)
@@ -129,6 +130,7 @@ def _field_errors(errors: list[FieldError]) -> list[dict[str, Any]]:
 
 @post(
     "/api/v1/responses",
+    opt={"access": "public"},  # the receipt token in the body authorises
     status_code=201,
     tags=["responses"],
     summary="Store the answer to a receipt's survey",
@@ -139,12 +141,11 @@ def _field_errors(errors: list[FieldError]) -> list[dict[str, Any]]:
     ),
     exception_handlers={ValidationException: _api_validation_handler},
     responses={
-        400: ResponseSpec(ApiError, description="Malformed JSON"),
+        **json_body_errors(),
         404: ResponseSpec(ApiError, description="Unknown, forged or malformed token"),
         409: ResponseSpec(ApiError, description="The receipt already has a response"),
         410: ResponseSpec(ApiError, description="The token has expired"),
-        413: ResponseSpec(ApiError, description="Body larger than the limit (64 KB)"),
-        422: ResponseSpec(ApiError, description="Invalid answers; `errors` names each field"),
+        422: ResponseSpec(ErrorBody, description="Invalid answers, or a body that does not match the schema; `errors` names each field"),
     },
 )
 async def create_response(data: JSONBody[ResponseIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> ResponseCreated:

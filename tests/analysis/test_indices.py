@@ -378,3 +378,55 @@ def test_grouped_engine_sparse_equals_dense(monkeypatch):
         sparse = an.sipas_index(A, d, PILLARS, items=ITEMS, groups=a["stype"])
         monkeypatch.undo()
         np.testing.assert_allclose(sparse.cov, dense.cov, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("mse", [True, False])
+@pytest.mark.parametrize("stratified", [True, False])
+def test_index_table_jackknife_structure_equals_dense_replicates(mse, stratified):
+    from analysis.design import ReplicateWeights
+
+    c = load_csv("apiclus1")
+    if stratified:
+        s = load_csv("apistrat")
+        base = an.Design(weights=s["pw"], strata=s["stype"], psu=s["dnum"], nest=True, lonely_psu="remove")
+        a = s
+    else:
+        base = an.Design(weights=c["pw"], psu=c["dnum"])
+        a = c
+    j = base.jackknife(mse=mse)
+    rep = j.replicates
+    dense = j._evolve(
+        rep=ReplicateWeights(rep.structure.dense(j.weights), rep.rscales, rep.scale, rep.mse, rep.kind)
+    )
+    A = answers(a)
+    t1 = an.sipas_index(A, j, PILLARS, items=ITEMS, groups=a["stype"])
+    t2 = an.sipas_index(A, dense, PILLARS, items=ITEMS, groups=a["stype"])
+    np.testing.assert_allclose(t1.cov, t2.cov, rtol=1e-9, atol=1e-15)
+    assert t1.se.min() > 0
+
+
+@pytest.mark.parametrize("name", ["stratified", "cluster", "raked", "poststratified_cluster"])
+def test_unit_against_province_matches_r(name, monkeypatch):
+    """R: one svyratio over domain-indicator and overall numerators (covmat=TRUE) + svycontrast."""
+    data, design = designs()[name]
+    ref = oracle()[name]["versus_total"]
+    tab = an.sipas_index(
+        answers(data), design, PILLARS, items=ITEMS, groups=data["stype"], compare_total=True
+    )
+    whole = an.sipas_index(answers(data), design, PILLARS, items=ITEMS)
+    np.testing.assert_allclose(tab.total, whole.estimate[0], rtol=1e-12)
+    v = tab.versus_total()
+    for g, label in enumerate(tab.groups):
+        np.testing.assert_allclose(v.estimate[g], ref[label]["estimate"], rtol=1e-9, atol=1e-14)
+        np.testing.assert_allclose(v.se[g], ref[label]["se"], rtol=1e-9)
+    assert np.all((v.p_value >= 0) & (v.p_value <= 1))
+    import importlib
+
+    va = importlib.import_module("analysis.variance")
+    monkeypatch.setattr(va, "_GROUPED_DENSE_CELLS", 0)
+    sparse = an.sipas_index(
+        answers(data), design, PILLARS, items=ITEMS, groups=data["stype"], compare_total=True
+    )
+    np.testing.assert_allclose(sparse.diff_cov, tab.diff_cov, rtol=1e-9, atol=1e-15)
+    with pytest.raises(ValueError, match="no total"):
+        whole.versus_total()

@@ -44,7 +44,7 @@ def register_receipt(live_server, api_key: str, seq: int) -> dict:
         "dossier_code": f"000.00.01.H01-{now:%y%m%d}-{seq:04d}",
         "unit_code": "SNV",
         "procedure_code": "1.001234",
-        "received_at": now.replace(tzinfo=None, microsecond=0).isoformat(),
+        "received_at": now.replace(microsecond=0).isoformat(),
         "appointment_date": (now + timedelta(days=3)).date().isoformat(),
     }
     r = httpx.post(live_server.url + "/api/v1/receipts", json=body, headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
@@ -79,7 +79,8 @@ def test_receipt_qr_to_thank_you(live_server, page, api_key, settings):
     page.goto(receipt["slip_url"] + "?size=a5")
     qr_png = page.locator(".qr svg").screenshot()
     url = decode_qr(qr_png)
-    assert url == receipt["survey_url"] and "/R/" in url
+    # the QR carries the upper-case form of the JSON's canonical link
+    assert url == receipt["survey_url"].replace("/r/", "/R/").upper() and "/R/" in url
     # the PNG the API offers decodes to the same link
     png = httpx.get(receipt["qr_png_url"], timeout=10)
     assert png.status_code == 200 and decode_qr(png.content) == url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 
 from survey.experts import services as experts
@@ -48,10 +49,8 @@ async def expert_panel(db, settings, *, year: int, ratings: dict[str, int], rate
             if v is None:
                 continue
             await experts.save_unit(db, link, unit.code, {c.id: v for c in m.criteria_of("expert_survey")})
-        try:
+        with contextlib.suppress(experts.ExpertInputError):  # units outside ``ratings`` stay unrated: no submission
             await experts.submit(db, link)
-        except experts.ExpertInputError:
-            pass  # units outside ``ratings`` stay unrated: this rater does not submit
     return panel_id
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from survey.db.models import AuditLog, Composition, CompositionResult
 from survey.db.models.par import ImmutableRecord
@@ -73,8 +74,15 @@ async def test_fifteen_units_reproduce_the_published_table(db, settings):
     with pytest.raises(ImmutableRecord):
         await db.commit()
     await db.rollback()
+    with pytest.raises(DBAPIError):  # the database refuses it too (triggers), not only the ORM
+        await db.execute(text("UPDATE par_results SET total = 99 WHERE composition_id = :c"), {"c": comp.id})
+    await db.rollback()
     published = await par.publish_composition(db, comp.id, "test")
     assert published.status == "published"
+    for sql in ("UPDATE par_compositions SET status = 'draft' WHERE id = :c", "DELETE FROM par_results WHERE composition_id = :c"):
+        with pytest.raises(DBAPIError):
+            await db.execute(text(sql), {"c": comp.id})
+        await db.rollback()
     with pytest.raises(par.ParInputError):
         await par.publish_composition(db, again.id, "test")  # one published ranking per block and year
     assert await db.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "par.compose")) == 2

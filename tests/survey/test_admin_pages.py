@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from survey.db.models import ApiClient
+from survey.receipts import services
 from survey.responses.services import Submission, store_response
 from tests.conftest import make_procedure, make_receipt, make_unit
 from tests.survey.test_admin_auth import HTML, PASSWORD, add_user, login, post_form
@@ -106,7 +107,7 @@ async def test_dashboard_counts(client, db):
     assert "login" in r.text  # recent audit entries
 
 
-async def test_api_client_key_is_shown_once_and_works(client, db):
+async def test_api_client_key_is_shown_once_and_works(client, db, settings):
     unit = await make_unit(db)
     await signed_in(client, db)
     r = await post_form(client, "/admin/api-clients", {"name": "Hệ thống một cửa", "unit_id": str(unit.id)}, "/admin/api-clients")
@@ -117,14 +118,16 @@ async def test_api_client_key_is_shown_once_and_works(client, db):
     listing = await client.get("/admin/api-clients", headers=HTML)
     assert stored.key_prefix in listing.text and key not in listing.text  # never shown again
 
-    body = {"dossier_code": "000.00.01.H01-261122-0007", "unit_code": unit.code, "received_at": datetime.now(UTC).isoformat()}
+    now = datetime.now(UTC)
+    day = f"{services.local_day(settings, now):%y%m%d}"
+    body = {"dossier_code": f"000.00.01.H01-{day}-0007", "unit_code": unit.code, "received_at": now.isoformat()}
     ok = await client.post("/api/v1/receipts", json=body, headers={"Authorization": f"Bearer {key}"})
     assert ok.status_code == 201, ok.text
     assert (await client.post("/api/v1/receipts", json=body, headers={"Authorization": "Bearer hl_00000000_nope"})).status_code == 401
 
     r = await post_form(client, f"/admin/api-clients/{stored.id}/revoke", {}, "/admin/api-clients")
     assert r.status_code == 303
-    body["dossier_code"] = "000.00.01.H01-261122-0008"
+    body["dossier_code"] = f"000.00.01.H01-{day}-0008"
     refused = await client.post("/api/v1/receipts", json=body, headers={"Authorization": f"Bearer {key}"})
     assert refused.status_code in (401, 403)
     listing = await client.get("/admin/api-clients", headers=HTML)

@@ -495,7 +495,7 @@ async def test_admin_preview_draw_campaign_and_exports(client, db, world, settin
     page = await client.get(f"/admin/sampling/{cid}", headers=HTML)
     assert page.status_code == 200 and "χ²" in page.text and "RR1" in page.text and 'id="seed">11<' in page.text
     r = await client.get(f"/admin/sampling/{cid}/calls.csv")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.status_code == 200 and r.headers["content-type"] == "text/csv; charset=utf-8"  # the charset once (issue 14.6)
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert tuple(rows[0]) == CALL_LIST_COLUMNS and len(rows) == 36

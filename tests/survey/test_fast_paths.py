@@ -91,7 +91,8 @@ def test_svg_path_draws_the_same_module_matrix(data):
 
 async def test_served_svg_is_the_matrix_of_the_receipt_link(client, db, settings):
     await make_unit(db, code="P.HALONG", name="Phường Hạ Long", kind="ward")
-    item = services.ReceiptInput(dossier_code="000.00.12.H47-261122-0009", unit_code="P.HALONG", received_at=datetime.now(UTC) - timedelta(hours=1))
+    at = datetime.now(UTC) - timedelta(hours=1)
+    item = services.ReceiptInput(dossier_code=f"000.00.12.H47-{services.local_day(settings, at):%y%m%d}-0009", unit_code="P.HALONG", received_at=at)
     registered = await services.register_receipt(db, item, None, settings)
     r = await client.get(f"/qr/{registered.token}.svg")
     assert r.status_code == 200
@@ -166,7 +167,7 @@ async def test_restricted_client_own_unit_fast_path_still_refuses_other_units(db
     now = datetime.now(UTC) - timedelta(hours=1)
 
     def item(seq: int, unit_code: str) -> services.ReceiptInput:
-        return services.ReceiptInput(dossier_code=f"000.00.01.H01-261122-{seq:04d}", unit_code=unit_code, received_at=now)
+        return services.ReceiptInput(dossier_code=f"000.00.01.H01-{services.local_day(settings, now):%y%m%d}-{seq:04d}", unit_code=unit_code, received_at=now)
 
     own = await services.register_receipt(db, item(1, "SNV.PHONG1"), client_row, settings)
     assert own.created and own.unit_code == "SNV.PHONG1"

@@ -21,11 +21,12 @@ pyzbar = pytest.importorskip("pyzbar.pyzbar")
 async def registered(db, settings):
     await make_unit(db, code="P.HALONG", name="Phường Hạ Long", kind="ward")
     await make_procedure(db)
+    at = datetime.now(UTC) - timedelta(hours=2)
     item = services.ReceiptInput(
-        dossier_code="000.00.12.H47-261122-0007",
+        dossier_code=f"000.00.12.H47-{services.local_day(settings, at):%y%m%d}-0007",
         unit_code="P.HALONG",
         procedure_code="1.001234",
-        received_at=datetime.now(UTC) - timedelta(hours=2),
+        received_at=at,
         appointment_date=(datetime.now(UTC) + timedelta(days=5)).date(),
     )
     return await services.register_receipt(db, item, None, settings)

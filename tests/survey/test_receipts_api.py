@@ -97,8 +97,8 @@ async def test_created_then_idempotent(client, db, key):
     assert r1.status_code == 201, r1.text
     first = r1.json()
     assert first["created"] is True and first["dossier_code"] == CODE
-    assert first["survey_url"] == f"HTTP://TESTSERVER.LOCAL/R/{first['token']}"
-    assert first["survey_url"] == first["survey_url"].upper()
+    # JSON carries the canonical link; only the QR code and the slip use the upper-case form
+    assert first["survey_url"] == f"http://testserver.local/r/{first['token']}"
     assert first["qr_svg_url"].endswith(f"/qr/{first['token']}.svg") and first["qr_png_url"].endswith(".png")
     assert first["slip_url"].endswith(f"/slip/{first['token']}")
     # expiry = local receipt date + token_ttl_days
@@ -187,19 +187,20 @@ async def test_semantic_errors_are_422_naming_the_field(client, db, key, over, f
 
 
 @pytest.mark.parametrize(
-    "content, needle",
+    "content, needle, status",
     [
-        (b'{"dossier_code": ', "truncated"),
-        (b"{dossier_code: 1}", "JSON is malformed"),
-        (b'{"dossier_code": "000.00.01.H01-261122-0001"}', "unit_code"),  # missing fields named
-        (b'{"dossier_code": "000.00.01.H01-261122-0001", "unit_code": "SNV", "received_at": "yesterday"}', "received_at"),
-        (b'{"dossier_code": "000.00.01.H01-261122-0001", "unit_code": "SNV", "received_at": "2026-11-22T08:00:00", "channel": "fax"}', "channel"),
-        (b'{"dossier_code": "000.00.01.H01-261122-0001", "unit_code": "SNV", "received_at": "2026-11-22T08:00:00", "citizen_name": "A"}', "citizen_name"),
+        (b'{"dossier_code": ', "truncated", 400),
+        (b"{dossier_code: 1}", "JSON is malformed", 400),
+        # a body that is JSON but not a receipt: 422, every wrong field named at once
+        (b'{"dossier_code": "000.00.01.H01-261122-0001"}', "unit_code", 422),
+        (b'{"dossier_code": "000.00.01.H01-261122-0001", "unit_code": "SNV", "received_at": "yesterday"}', "received_at", 422),
+        (b'{"dossier_code": "000.00.01.H01-261122-0001", "unit_code": "SNV", "received_at": "2026-11-22T08:00:00+07:00", "channel": "fax"}', "channel", 422),
+        (b'{"dossier_code": "000.00.01.H01-261122-0001", "unit_code": "SNV", "received_at": "2026-11-22T08:00:00+07:00", "citizen_name": "A"}', "citizen_name", 422),
     ],
 )
-async def test_malformed_body_is_400(client, db, key, content, needle):
+async def test_malformed_body_is_400_wrong_shape_422(client, db, key, content, needle, status):
     r = await client.post("/api/v1/receipts", content=content, headers={**auth(key), "content-type": "application/json"})
-    assert r.status_code == 400, r.text
+    assert r.status_code == status, r.text
     assert needle in r.text
     assert await count_receipts(db) == 0
 
@@ -241,7 +242,7 @@ async def test_batch_duplicates_and_limits(client, db, key):
     r = await client.post("/api/v1/receipts/batch", json={"items": dup}, headers=auth(key))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "items[1].dossier_code"
     r = await client.post("/api/v1/receipts/batch", json={"items": []}, headers=auth(key))
-    assert r.status_code == 400
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "items"
     assert await count_receipts(db) == 0
 
 
@@ -250,7 +251,7 @@ async def test_batch_of_500_fits_the_body_limit(client, db, key):
     assert r.status_code == 201, r.text[:300]
     assert await count_receipts(db) == 500
     r = await client.post("/api/v1/receipts/batch", json={"items": batch_items(501)}, headers=auth(key))
-    assert r.status_code == 400
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "items"
 
 
 async def test_bulk_service_matches_single_registration(db, settings):

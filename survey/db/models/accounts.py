@@ -9,12 +9,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.db.base import Base, BigIntId, UTCDateTime, utcnow
 
-ROLES = ("admin", "statistician", "viewer")
+#: ``unit_manager`` (a unit head) reads the results of ``users.unit_id`` and the units below it, nothing else
+ROLES = ("admin", "statistician", "viewer", "unit_manager")
 
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role"),)
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="role"),
+        CheckConstraint("role <> 'unit_manager' OR unit_id IS NOT NULL", name="unit_manager_unit"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -23,6 +27,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the unit a ``unit_manager`` manages (their results scope: this unit and the units below it)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -48,8 +48,43 @@ measures <- function(des) {
        cov = unname(V), df = degf(des))
 }
 
+# each domain against the whole population (a unit against the province): one svyratio with
+# domain-indicator numerators/denominators and the overall ones, covmat = TRUE, then svycontrast
+versus_total <- function(des, domains) {
+  vars <- des$variables
+  num <- c(); den <- c()
+  for (j in 1:5) {
+    for (g in domains) {
+      vars[[paste0("y", j, g)]] <- vars[[paste0("y", j)]] * (vars$stype == g)
+      vars[[paste0("s", j, g)]] <- vars[[paste0("s", j)]] * (vars$stype == g)
+      num <- c(num, paste0("y", j, g)); den <- c(den, paste0("s", j, g))
+    }
+    num <- c(num, paste0("y", j)); den <- c(den, paste0("s", j))
+  }
+  des$variables <- vars
+  r <- svyratio(as.formula(paste("~", paste(num, collapse = "+"))),
+                as.formula(paste("~", paste(den, collapse = "+"))), des, covmat = TRUE)
+  out <- list()
+  for (g in domains) {
+    cont <- list()
+    coefs <- function(js, wt) {
+      c(setNames(rep(wt, length(js)), paste0("y", js, g, "/s", js, g)),
+        setNames(rep(-wt, length(js)), paste0("y", js, "/s", js)))
+    }
+    for (j in 1:5) cont[[paste0("q", j)]] <- coefs(j, 1)
+    for (p in names(pillars)) cont[[p]] <- coefs(pillars[[p]], 1 / length(pillars[[p]]))
+    sip <- c()
+    for (p in names(pillars)) sip <- c(sip, coefs(pillars[[p]], 1 / length(pillars[[p]]) / length(pillars)))
+    cont[["sipas"]] <- sip
+    sc <- svycontrast(r, cont)
+    out[[g]] <- list(estimate = unname(coef(sc)), se = unname(SE(sc)))
+  }
+  out
+}
+
 run_design <- function(name, des, domains) {
   res <- list(all = measures(des))
+  if (!inherits(des, "svyrep.design")) res$versus_total <- versus_total(des, domains)
   for (g in domains) res[[g]] <- measures(subset(des, stype == g))
   # mean scores (1..5 among substantive answers) and expectation shares per stype
   ms <- list()

@@ -1,7 +1,7 @@
 """experts and PAR Index: panels, invitations, ratings, appraisal, compositions
 
 Revision ID: 0006_experts_par
-Revises: 0005_indices
+Revises: 0008_unit_managers
 """
 
 from __future__ import annotations
@@ -13,9 +13,73 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 revision = "0006_experts_par"
-down_revision = "0005_indices"
+down_revision = "0008_unit_managers"
 branch_labels = None
 depends_on = None
+
+#: composition columns fixed at creation (only status / published_by / published_at change, once)
+FROZEN_COMPOSITION_COLUMNS = (
+    "id",
+    "year",
+    "methodology_id",
+    "methodology_sha256",
+    "block",
+    "block_label",
+    "index_run_id",
+    "panel_ids",
+    "previous_composition_id",
+    "inputs_hash",
+    "summary",
+    "created_by",
+    "created_at",
+)
+SQLITE_TRIGGERS = [
+    """CREATE TRIGGER par_results_no_update BEFORE UPDATE ON par_results
+       BEGIN SELECT RAISE(ABORT, 'composition results are immutable'); END""",
+    """CREATE TRIGGER par_results_no_delete_published BEFORE DELETE ON par_results
+       WHEN (SELECT status FROM par_compositions WHERE id = OLD.composition_id) = 'published'
+       BEGIN SELECT RAISE(ABORT, 'a published composition is frozen'); END""",
+    """CREATE TRIGGER par_compositions_published_frozen BEFORE UPDATE ON par_compositions
+       WHEN OLD.status = 'published'
+       BEGIN SELECT RAISE(ABORT, 'a published composition is frozen'); END""",
+    "CREATE TRIGGER par_compositions_inputs_frozen BEFORE UPDATE ON par_compositions WHEN "
+    + " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in FROZEN_COMPOSITION_COLUMNS)
+    + " BEGIN SELECT RAISE(ABORT, 'a composition is immutable: only draft -> published may change'); END",
+    """CREATE TRIGGER par_compositions_no_delete_published BEFORE DELETE ON par_compositions
+       WHEN OLD.status = 'published'
+       BEGIN SELECT RAISE(ABORT, 'a published composition is frozen'); END""",
+]
+_OLD = ", ".join(f"OLD.{c}::text" for c in FROZEN_COMPOSITION_COLUMNS)
+_NEW = ", ".join(f"NEW.{c}::text" for c in FROZEN_COMPOSITION_COLUMNS)
+POSTGRES_TRIGGERS = [
+    f"""CREATE FUNCTION par_compositions_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF OLD.status = 'published' THEN
+        RAISE EXCEPTION 'a published composition is frozen';
+      END IF;
+      IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+      END IF;
+      IF ROW({_NEW}) IS DISTINCT FROM ROW({_OLD}) THEN
+        RAISE EXCEPTION 'a composition is immutable: only draft -> published may change';
+      END IF;
+      RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER par_compositions_guard BEFORE UPDATE OR DELETE ON par_compositions
+       FOR EACH ROW EXECUTE FUNCTION par_compositions_guard()""",
+    """CREATE FUNCTION par_results_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'UPDATE' THEN
+        RAISE EXCEPTION 'composition results are immutable';
+      END IF;
+      IF (SELECT status FROM par_compositions WHERE id = OLD.composition_id) = 'published' THEN
+        RAISE EXCEPTION 'a published composition is frozen';
+      END IF;
+      RETURN OLD;
+    END $$""",
+    """CREATE TRIGGER par_results_guard BEFORE UPDATE OR DELETE ON par_results
+       FOR EACH ROW EXECUTE FUNCTION par_results_guard()""",
+]
 
 
 def upgrade() -> None:
@@ -277,8 +341,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("invitation_id", name=op.f("uq_expert_submissions_invitation_id")),
     )
 
+    for ddl in SQLITE_TRIGGERS if op.get_bind().dialect.name == "sqlite" else POSTGRES_TRIGGERS:
+        op.execute(ddl)
+
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS par_results_guard ON par_results")
+        op.execute("DROP TRIGGER IF EXISTS par_compositions_guard ON par_compositions")
+        op.execute("DROP FUNCTION IF EXISTS par_results_guard()")
+        op.execute("DROP FUNCTION IF EXISTS par_compositions_guard()")
     op.drop_table("expert_submissions")
     op.drop_table("expert_ratings")
     op.drop_table("expert_invitations")
