@@ -15,7 +15,7 @@ usernames, no client addresses):
   ``kiosk``).
 
 Who may read it: only a scraper presenting ``Authorization: Bearer $HAILONG_METRICS_TOKEN``; with no
-token configured ``/metrics`` answers 404.  With several worker processes (``hailong serve --workers``)
+token configured (or a wrong one) ``/metrics`` answers 401.  With several worker processes (``hailong serve --workers``)
 ``PROMETHEUS_MULTIPROC_DIR`` is set so the per-process request metrics are summed across workers.
 """
 
@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -145,7 +145,7 @@ def authorised(settings: Settings, request: Request) -> bool:
 @get("/metrics", include_in_schema=False, opt={"access": "metrics"})
 async def metrics(request: Request, settings: NamedDependency[Settings], db_session: NamedDependency[AsyncSession]) -> Response:
     if not authorised(settings, request):
-        raise NotFoundException()  # no token configured, or a wrong one: the endpoint does not exist for this caller
+        raise NotAuthorizedException("a metrics token is required")  # none configured, missing or wrong: 401
     families = await _core_families(db_session)
     for source in getattr(request.app.state, "metric_sources", []):
         families.extend(_family(*spec) for spec in await source(db_session))

@@ -30,13 +30,13 @@ async def metrics_client(settings):
 
 async def test_metrics_is_off_without_a_token(client):
     r = await client.get("/metrics")
-    assert r.status_code == 404
+    assert r.status_code == 401
 
 
 async def test_metrics_refuses_a_missing_or_wrong_token(metrics_client):
-    assert (await metrics_client.get("/metrics")).status_code == 404
+    assert (await metrics_client.get("/metrics")).status_code == 401
     r = await metrics_client.get("/metrics", headers={"authorization": "Bearer wrong"})
-    assert r.status_code == 404
+    assert r.status_code == 401
 
 
 async def test_metrics_reports_requests_responses_and_kiosk_queues(metrics_client, db, settings):
