@@ -112,6 +112,13 @@ class Writer:
             t.start()
         return self
 
+    def run_for(self, seconds: float, *, at_least: int = 3, limit: float = 90.0) -> None:
+        """Let the load run ``seconds``, and longer (up to ``limit``) until ``at_least`` more responses are acknowledged."""
+        start, before = time.monotonic(), len(self.acked_responses)
+        time.sleep(seconds)
+        while len(self.acked_responses) - before < at_least and time.monotonic() - start < limit:
+            time.sleep(0.1)
+
     def stop(self) -> None:
         self._stop.set()
         for t in self._threads:

@@ -46,10 +46,10 @@ def test_backup_under_write_load_restores_every_acknowledged_row(settings, tmp_p
     backup_file = tmp_path / "hailong.backup"
     try:
         writer = Writer(server.url, key, unit_code, prefix="000.00.01.H01-261122").start()
-        time.sleep(LOAD_SECONDS)
+        writer.run_for(LOAD_SECONDS)
         began = time.monotonic()
         assert main(["backup", str(backup_file)]) == 0  # while the writers go on
-        time.sleep(LOAD_SECONDS / 2)
+        writer.run_for(LOAD_SECONDS / 2)
         writer.stop()
     finally:
         server.stop()

@@ -6,8 +6,6 @@ after a restart, on SQLite and on PostgreSQL (whichever this pass of `make test`
 
 from __future__ import annotations
 
-import time
-
 from tests.survey.reliability import KILL_ROUNDS, LOAD_SECONDS, AppProcess, Writer, arrange_api_client, stored
 
 
@@ -19,7 +17,7 @@ def test_acknowledged_writes_survive_kill_9(settings):
     try:
         for round_no in range(1, KILL_ROUNDS + 1):
             writer = Writer(server.url, key, unit_code, prefix=f"000.00.{round_no:02d}.H01-261122").start()
-            time.sleep(LOAD_SECONDS)
+            writer.run_for(LOAD_SECONDS)
             server.kill9()  # mid-write: requests in flight are cut off, unacknowledged ones may or may not be stored
             writer.stop()
             assert writer.acked_responses, f"round {round_no}: no response was acknowledged before the kill"
