@@ -18,7 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from survey.db.engine import make_engine, make_sessionmaker
+from survey.db.engine import make_engine, make_sessionmaker, pool_options
 from survey.deps import provide_db_session, provide_settings
 from survey.errors import EXCEPTION_HANDLERS
 from survey.inputs import check_request
@@ -47,6 +47,7 @@ def _route_handlers() -> list:
     from survey.campaigns.controllers import ROUTES as campaign_routes
     from survey.experts.controllers import ROUTES as expert_routes
     from survey.health import ROUTES as health_routes
+    from survey.metrics import ROUTES as metrics_routes
     from survey.par.controllers import ROUTES as par_routes
     from survey.receipts.controllers import ROUTES as receipt_routes
     from survey.reports.controllers import ROUTES as report_routes
@@ -60,6 +61,7 @@ def _route_handlers() -> list:
         *admin_routes,
         *campaign_routes,
         *kiosk_routes,
+        *metrics_routes,
         *expert_routes,
         *par_routes,
         *results_routes,
@@ -98,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     settings.signing_keys()  # fail fast on a bad key configuration
     parse_trusted_proxies(settings.trusted_proxies)  # ... and on a bad proxy list
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **pool_options(settings))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=templates_dir(), engine=JinjaTemplateEngine),
         # request id for the logs, then the staff session (server-side), then CSRF bound to that session
         middleware=[
+            _metrics_middleware(),
             RequestIdMiddleware,
             StaffSessionMiddleware,
             DefineMiddleware(
@@ -146,4 +149,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.metric_sources = _metric_sources()
     return app
+
+
+def _metrics_middleware():
+    from survey.metrics import metrics_middleware
+
+    return metrics_middleware
+
+
+def _metric_sources() -> list:
+    """Figures other packages add to /metrics (the kiosk queues): named here, the composition root."""
+    from kiosk.metrics import queue_lengths
+
+    return [queue_lengths]

@@ -37,7 +37,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--demo", action="store_true", help="seed demo data into an empty database and print URLs")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, help="app processes (PostgreSQL only; each keeps HAILONG_DB_POOL_SIZE connections)")
 
 
 @command("serve", "migrate the database and start the web server", _serve_args, read_only=True)  # --demo: as `demo`
@@ -45,7 +45,16 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from survey.db.migrate import upgrade
+    from survey.deploy import check_workers
 
+    workers_ok = check_workers(settings, args.workers)
+    print(workers_ok.message, file=sys.stderr if not workers_ok.ok or workers_ok.warning else sys.stdout)
+    if not workers_ok.ok:
+        return 2
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hailong-metrics-")  # /metrics sums the workers
     upgrade(settings.database_url)
     if not os.environ.get("HAILONG_PUBLIC_URL"):
         # links and QR codes point where this server listens unless a public URL is configured
@@ -80,6 +89,7 @@ def _load_feature_commands() -> None:
     import importlib
 
     for module in ("survey.demo", "survey.imports.cli", "survey.admin.cli", "survey.campaigns.cli", "kiosk.cli",
+                   "survey.operations.cli",
                    "survey.indices.cli"):
         try:
             importlib.import_module(module)

@@ -116,6 +116,27 @@ class Settings:
     kiosk_identical_seconds: int = 60
     #: Hours a kiosk enrolment code stays valid after an admin creates it.
     kiosk_enrol_code_hours: int = 24
+    # --- operations (issue 13): database pool per worker, metrics, retention of personal data
+    #: PostgreSQL: connections each app process keeps open (its pool). Workers x nodes x (pool + overflow) must stay below max_connections.
+    db_pool_size: int = 10
+    #: PostgreSQL: extra connections a process may open under load beyond the pool (closed again when returned); 0 = none, no churn.
+    db_max_overflow: int = 0
+    #: Seconds a request waits for a free pooled connection before failing.
+    db_pool_timeout: int = 30
+    #: Bearer token a Prometheus scraper must send to read /metrics; empty = /metrics is off (404).
+    metrics_token: str = ""
+    #: Days the free-text comments of responses are kept (then erased by ``hailong purge``); 0 = forever.
+    retain_comments_days: int = 730
+    #: Days dossier codes (receipts, call lists) are kept before ``hailong purge`` replaces them with a pseudonym; 0 = forever.
+    retain_dossier_codes_days: int = 1095
+    #: Days sign-in attempts (usernames typed, client keys) are kept; 0 = forever.
+    retain_login_attempts_days: int = 90
+    #: Days an inactive staff account keeps its name and username before they are erased; 0 = forever.
+    retain_inactive_accounts_days: int = 365
+    #: Days audit-log entries (they name the staff who acted) are kept; 0 = forever.
+    retain_audit_days: int = 1825
+    #: Days after its panel was created that an expert-survey member keeps name, title and contact; 0 = forever.
+    retain_expert_contacts_days: int = 730
     #: API: a client restricted to a unit may also read and replay receipts of its units registered by other
     #: clients or imported (off: every client sees and changes only the receipts it registered itself).
     api_share_unit_receipts: bool = False
@@ -163,6 +184,16 @@ class Settings:
             kiosk_identical_run=_env_int("KIOSK_IDENTICAL_RUN", d.kiosk_identical_run),
             kiosk_identical_seconds=_env_int("KIOSK_IDENTICAL_SECONDS", d.kiosk_identical_seconds),
             kiosk_enrol_code_hours=_env_int("KIOSK_ENROL_CODE_HOURS", d.kiosk_enrol_code_hours),
+            db_pool_size=_env_int("DB_POOL_SIZE", d.db_pool_size),
+            db_max_overflow=_env_int("DB_MAX_OVERFLOW", d.db_max_overflow),
+            db_pool_timeout=_env_int("DB_POOL_TIMEOUT", d.db_pool_timeout),
+            metrics_token=_env("METRICS_TOKEN", d.metrics_token),
+            retain_comments_days=_env_int("RETAIN_COMMENTS_DAYS", d.retain_comments_days),
+            retain_dossier_codes_days=_env_int("RETAIN_DOSSIER_CODES_DAYS", d.retain_dossier_codes_days),
+            retain_login_attempts_days=_env_int("RETAIN_LOGIN_ATTEMPTS_DAYS", d.retain_login_attempts_days),
+            retain_inactive_accounts_days=_env_int("RETAIN_INACTIVE_ACCOUNTS_DAYS", d.retain_inactive_accounts_days),
+            retain_audit_days=_env_int("RETAIN_AUDIT_DAYS", d.retain_audit_days),
+            retain_expert_contacts_days=_env_int("RETAIN_EXPERT_CONTACTS_DAYS", d.retain_expert_contacts_days),
             api_share_unit_receipts=_env_bool("API_SHARE_UNIT_RECEIPTS", d.api_share_unit_receipts),
             trusted_proxies=_env("TRUSTED_PROXIES", d.trusted_proxies),
             session_hours=_env_int("SESSION_HOURS", d.session_hours),

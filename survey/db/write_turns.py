@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from typing import Any
 
+from sqlalchemy import Engine, Table, create_engine, event, insert
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.pool import StaticPool
 
 #: one per event loop: on SQLite, this process's writing transactions take turns (see sqlite_write_turn)
 _WRITE_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -44,3 +49,78 @@ async def sqlite_write_turn(session: AsyncSession) -> AsyncIterator[None]:
         lock = _WRITE_TURNS[loop] = asyncio.Lock()
     async with lock:
         yield
+
+
+# --------------------------------------------------------------------------- one-row inserts in one turn
+
+#: per SQLite database file: a synchronous engine and the one thread its writes run on
+_SQLITE_WRITERS: dict[str, tuple[Engine, ThreadPoolExecutor]] = {}
+
+
+#: writers kept open at once (one in production; tests open many databases one after another)
+_MAX_WRITERS = 4
+
+
+def _sqlite_writer(async_url: str) -> tuple[Engine, ThreadPoolExecutor]:
+    writer = _SQLITE_WRITERS.get(async_url)
+    if writer is None:
+        while len(_SQLITE_WRITERS) >= _MAX_WRITERS:  # close the oldest (its pending writes finish first)
+            old_engine, old_executor = _SQLITE_WRITERS.pop(next(iter(_SQLITE_WRITERS)))
+            old_executor.submit(old_engine.dispose)
+            old_executor.shutdown(wait=False)
+        url = make_url(async_url).set(drivername="sqlite")
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, poolclass=StaticPool)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        writer = _SQLITE_WRITERS[async_url] = (engine, ThreadPoolExecutor(1, thread_name_prefix="hailong-sqlite-writer"))
+    return writer
+
+
+def _insert_and_commit(engine: Engine, table: Table, values: dict[str, Any]) -> None:
+    with engine.begin() as conn:  # INSERT and COMMIT back to back on the writer thread
+        conn.execute(insert(table), values)
+
+
+async def insert_row(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+    """Insert one row and commit it, holding SQLite's write lock as briefly as possible.
+
+    On PostgreSQL (and on SQLite when ``session`` is already inside a writing transaction) this is
+    a Core INSERT and a commit on the session.  On SQLite otherwise the INSERT and its COMMIT run
+    back to back in one call on a writer thread, inside this process's write turn: the database
+    lock is held for one trip to a thread instead of two (flush, then commit), each of which had to
+    wait for the busy event loop to resume the coroutine that held the lock.  Raises
+    ``sqlalchemy.exc.IntegrityError`` on a unique violation, as a flush would.
+    """
+    holding = await _holds_sqlite_transaction(session)
+    if holding is None or holding:
+        await session.execute(insert(table), values)
+        await session.commit()
+        return
+    url = session.bind.url.render_as_string(hide_password=False)
+    if make_url(url).database in (None, "", ":memory:"):  # an in-memory database exists only on its own connection
+        await session.execute(insert(table), values)
+        await session.commit()
+        return
+    await session.commit()  # end this session's transaction (nothing written in it) so it sees the row afterwards
+    loop = asyncio.get_running_loop()
+    lock = _WRITE_TURNS.get(loop)
+    if lock is None:
+        lock = _WRITE_TURNS[loop] = asyncio.Lock()
+    async with lock:
+        engine, executor = _sqlite_writer(url)  # looked up and used with no await between
+        await loop.run_in_executor(executor, _insert_and_commit, engine, table, values)
+
+
+def dispose_sqlite_writers() -> None:
+    """Close the writer engines (tests and shutdown)."""
+    for engine, executor in _SQLITE_WRITERS.values():
+        executor.shutdown(wait=True)
+        engine.dispose()
+    _SQLITE_WRITERS.clear()

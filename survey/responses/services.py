@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.db.base import utcnow
 from survey.db.models import Response
-from survey.db.write_turns import sqlite_write_turn
+from survey.db.write_turns import insert_row
 from survey.questionnaires import registry
 from survey.responses.validation import AnswerValidationError, FieldError, validate_answers
 
@@ -110,35 +110,34 @@ async def store_response(session: AsyncSession, sub: Submission, *, comment_max_
     """
     check_submission(sub, comment_max_chars)
     comment = (sub.comment or "").strip() or None
-    row = Response(
-        id=str(uuid.uuid4()),
-        receipt_id=sub.receipt_id,
-        unit_id=sub.unit_id,
-        procedure_id=sub.procedure_id,
-        questionnaire_id=sub.questionnaire_id,
-        questionnaire_version=sub.questionnaire_version,
-        channel=sub.channel,
-        answers=_clean_answers(sub.answers),
-        overall=sub.overall,
-        expectations=list(sub.expectations),
-        comment=comment,
-        language=sub.language,
-        submitted_at=utcnow(),
-        device_time=sub.device_time,
-        client_uuid=sub.client_uuid,
-        device_id=sub.device_id,
-        integrity_flags=list(sub.integrity_flags),
-        review_status=sub.review_status,
-        extra=dict(sub.extra),
-    )
+    values = {
+        "id": str(uuid.uuid4()),
+        "receipt_id": sub.receipt_id,
+        "unit_id": sub.unit_id,
+        "procedure_id": sub.procedure_id,
+        "questionnaire_id": sub.questionnaire_id,
+        "questionnaire_version": sub.questionnaire_version,
+        "channel": sub.channel,
+        "answers": _clean_answers(sub.answers),
+        "overall": sub.overall,
+        "expectations": list(sub.expectations),
+        "comment": comment,
+        "language": sub.language,
+        "submitted_at": utcnow(),
+        "device_time": sub.device_time,
+        "client_uuid": sub.client_uuid,
+        "device_id": sub.device_id,
+        "integrity_flags": list(sub.integrity_flags),
+        "review_status": sub.review_status,
+        "extra": dict(sub.extra),
+    }
     try:
-        async with sqlite_write_turn(session):
-            session.add(row)
-            await session.commit()
+        # one Core INSERT and its commit (no unit-of-work flush); on SQLite both in one write turn
+        await insert_row(session, Response.__table__, values)
     except IntegrityError:
         await session.rollback()
         return await _resolve_conflict(session, sub)
-    return StoredResponse(row.id, created=True)
+    return StoredResponse(values["id"], created=True)
 
 
 async def _resolve_conflict(session: AsyncSession, sub: Submission) -> StoredResponse:

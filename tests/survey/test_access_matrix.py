@@ -40,7 +40,8 @@ ADMITS: dict[str, set[str]] = {
     "unit_manager": {"public", "unit_manager"},
     "admin": {"public", "viewer", "statistician", "admin", "unit_manager"},
 }
-LEVELS = {"public", "api_client", "kiosk_device", "viewer", "statistician", "admin", "unit_manager"}
+#: "metrics": only a scraper with HAILONG_METRICS_TOKEN (no principal here has it: 401 for all; ops, README Deployment)
+LEVELS = {"public", "api_client", "kiosk_device", "viewer", "statistician", "admin", "unit_manager", "metrics"}
 STAFF_LEVELS = {"viewer", "statistician", "admin", "unit_manager"}
 STAFF = ("viewer", "statistician", "unit_manager", "admin")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

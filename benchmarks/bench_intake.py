@@ -1,0 +1,235 @@
+"""Intake under load (issue 13): JSON responses at 16 and 64 connections, on SQLite and PostgreSQL, and the QR cost.
+
+For each database the real app runs under one uvicorn worker on loopback; the same fair load generator
+(benchmarks/_loadgen.py) drives ``POST /api/v1/responses`` (a fresh receipt token each) with 16 and then
+64 keep-alive connections.  Beside requests/s it reports the **server's CPU per stored response**
+(user + system time of the server process from /proc, divided by the responses stored), because on a
+2-core machine the load client shares the CPUs and caps what requests/s can show.  On PostgreSQL it
+also counts the server connections opened during each phase (``pg_stat_database.sessions``): a pool
+that closes and reopens overflow connections shows up there.  A bare Litestar handler measured in the
+same run is the baseline for CPU; QR SVG rendering is timed in-process (fresh links, and cached).
+
+Every figure is printed as a ratio against a baseline of the same run.  Bounded: each phase stops
+after its time limit (default 6 s); the whole script takes about a minute.
+
+    .venv/bin/python benchmarks/bench_intake.py [--seconds 6] [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/hl_bench]
+
+PostgreSQL: ``--pg`` or ``HAILONG_BENCH_PG_URL`` names a database the benchmark may wipe (its schema is
+dropped and migrated); without one the PostgreSQL phases are skipped and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from _loadgen import Connection, drive
+from bench_foundation import REPO, Server
+
+sys.path.insert(0, str(REPO))
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (and its reaped children) from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / CLK_TCK
+
+
+@dataclass
+class Phase:
+    name: str
+    rate: float
+    stored: int
+    errors: int
+    cpu_ms: float  # server CPU per successful request, ms
+    p50: float
+    p99: float
+    new_connections: int | None = None
+
+
+async def pg_sessions(url: str) -> int:
+    import asyncpg
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT sessions FROM pg_stat_database WHERE datname = current_database()"))
+    finally:
+        await conn.close()
+
+
+async def reset_pg(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+
+
+async def seed(url: str, settings, n: int) -> list[str]:
+    """One unit and ``n`` receipts written directly; returns their survey tokens."""
+    from survey.db.engine import make_engine, make_sessionmaker
+    from survey.db.models import Receipt, Unit
+    from survey.receipts.tokens import mint
+
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    async with make_sessionmaker(engine)() as s:
+        unit = Unit(code="SNV", name="Sở Nội vụ", kind="department")
+        s.add(unit)
+        await s.commit()
+        now = datetime.now(UTC)
+        rows = [Receipt(dossier_code=f"000.00.01.H01-{now:%y%m%d}-I{i:06d}", unit_id=unit.id, received_at=now,
+                        channel="direct", token_expires_at=now + timedelta(days=30)) for i in range(n)]
+        s.add_all(rows)
+        await s.commit()
+        kid, keys = settings.signing_keys()
+        expires = (now + timedelta(days=30)).date()
+        tokens = [mint("receipt", r.id, expires, kid, keys) for r in rows]
+    await engine.dispose()
+    return tokens
+
+
+async def measure(name: str, server: Server, conns: int, seconds: float, one, pg_url: str | None = None) -> Phase:
+    before_sessions = await pg_sessions(pg_url) if pg_url else None
+    cpu0 = cpu_seconds(server.proc.pid)
+    r = await drive(name, server.url, 10**9, conns, one, time_limit=seconds)
+    cpu1 = cpu_seconds(server.proc.pid)
+    new = (await pg_sessions(pg_url) - before_sessions - 1) if pg_url else None  # -1: our own probe
+    return Phase(name, r.rate, r.done, r.errors, (cpu1 - cpu0) * 1000 / max(r.done, 1), r.pct(0.5), r.pct(0.99), new)
+
+
+async def intake(backend: str, url: str, seconds: float, items: list[str]) -> tuple[Phase, Phase]:
+    from survey.db.migrate import upgrade
+    from survey.settings import Settings
+
+    if backend == "postgresql":
+        await reset_pg(url)
+    await asyncio.to_thread(upgrade, url)
+    secret = secrets.token_hex(32)
+    settings = replace(Settings(), database_url=url, secret_key=secret, public_url="http://127.0.0.1:8000")
+    tokens = await seed(url, settings, 30000)
+    env = {"HAILONG_DATABASE_URL": url, "HAILONG_SECRET_KEY": secret, "HAILONG_PUBLIC_URL": settings.public_url}
+    server = Server("survey.asgi:app", REPO, env)
+    next_token = 0
+
+    async def one(conn: Connection, _i: int) -> bool:
+        nonlocal next_token
+        i, next_token = next_token, next_token + 1
+        body = {"token": tokens[i], "answers": {k: 1 + (i + j) % 5 for j, k in enumerate(items)}, "overall": 1 + i % 5}
+        return (await conn.request("POST", "/api/v1/responses", body)).status == 201
+
+    try:
+        await drive("warm-up", server.url, 300, 16, one)
+        await drive("warm-up", server.url, 300, 64, one)
+        pg = url if backend == "postgresql" else None
+        p16 = await measure(f"{backend}: POST /api/v1/responses, 16 conns", server, 16, seconds, one, pg)
+        p64 = await measure(f"{backend}: POST /api/v1/responses, 64 conns", server, 64, seconds, one, pg)
+    finally:
+        server.stop()
+    return p16, p64
+
+
+async def bare(seconds: float) -> Phase:
+    server = Server("_bare_app:app", REPO / "benchmarks", {})
+
+    async def one(conn: Connection, i: int) -> bool:
+        return (await conn.request("POST", "/echo", {"token": f"T{i:020d}", "answers": {"a": 1}})).status == 201
+
+    try:
+        await drive("warm-up", server.url, 500, 16, one)
+        return await measure("bare Litestar POST /echo, 16 conns (baseline)", server, 16, seconds, one)
+    finally:
+        server.stop()
+
+
+def qr_cost(n: int = 200) -> tuple[float, float, float]:
+    """ms of CPU per QR SVG: ours for fresh links, ours cached, and qrcode's own SvgPathImage (reference)."""
+    import qrcode
+    import qrcode.image.svg
+
+    from survey.receipts import qr
+
+    links = [f"HTTP://127.0.0.1:8000/R/A{secrets.token_hex(12).upper()}" for _ in range(n)]
+    t0 = time.process_time()
+    for link in links:
+        qr.svg(link)
+    fresh = (time.process_time() - t0) * 1000 / n
+    t0 = time.process_time()
+    for _ in range(5):
+        for link in links:
+            qr.svg(link)
+    cached = (time.process_time() - t0) * 1000 / (5 * n)
+    t0 = time.process_time()
+    for link in links[:50]:
+        img = qrcode.make(link, image_factory=qrcode.image.svg.SvgPathImage, error_correction=qrcode.constants.ERROR_CORRECT_M)
+        img.to_string()
+    reference = (time.process_time() - t0) * 1000 / 50
+    return fresh, cached, reference
+
+
+def show(p: Phase) -> None:
+    extra = "" if p.new_connections is None else f"   new PG connections {p.new_connections}"
+    print(f"  {p.name:<48} {p.rate:8.1f}/s  server CPU {p.cpu_ms:5.2f} ms/req  p50 {p.p50:6.1f} ms  p99 {p.p99:7.1f} ms"
+          f"  ({p.stored} ok, {p.errors} failed){extra}")
+
+
+async def main(args: argparse.Namespace) -> int:
+    from survey.questionnaires import registry
+
+    items = [i.id for i in registry.get("sipas-short").items]
+    print(f"Intake benchmark — loopback, uvicorn 1 worker, {args.seconds:.0f} s per phase, benchmarks/_loadgen.py")
+    b = await bare(args.seconds)
+    show(b)
+    results: dict[str, tuple[Phase, Phase]] = {}
+    with tempfile.TemporaryDirectory(prefix="hailong-intake-") as tmp:
+        results["sqlite"] = await intake("sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'intake.sqlite3'}", args.seconds, items)
+    for p in results["sqlite"]:
+        show(p)
+    pg_url = args.pg or os.environ.get("HAILONG_BENCH_PG_URL", "")
+    if pg_url:
+        results["postgresql"] = await intake("postgresql", pg_url, args.seconds, items)
+        for p in results["postgresql"]:
+            show(p)
+    else:
+        print("  (PostgreSQL phases skipped: pass --pg URL or set HAILONG_BENCH_PG_URL to a database the benchmark may wipe)")
+    fresh, cached, reference = qr_cost()
+    print(f"  QR SVG per code: {fresh:.3f} ms fresh link, {cached:.4f} ms cached, qrcode's SvgPathImage {reference:.3f} ms")
+    print()
+    failed = b.errors
+    for backend, (p16, p64) in results.items():
+        failed += p16.errors + p64.errors
+        print(f"  RATIO {backend:<10} throughput 64 / 16 connections        {p64.rate / p16.rate:7.3f}   (goal >= 1)")
+        print(f"  RATIO {backend:<10} server CPU per response 64 / 16      {p64.cpu_ms / p16.cpu_ms:7.3f}")
+        print(f"  RATIO {backend:<10} server CPU per response / bare        {p16.cpu_ms / b.cpu_ms:7.3f}   ({p16.cpu_ms:.2f} ms vs {b.cpu_ms:.2f} ms)")
+        if p64.new_connections is not None:
+            print(f"        {backend:<10} new server connections at 64 / at 16   {p64.new_connections} / {p16.new_connections}   (goal 0 / 0)")
+    if "postgresql" in results:
+        sq, pg = results["sqlite"][0], results["postgresql"][0]
+        print(f"  RATIO SQLite / PostgreSQL server CPU per response       {sq.cpu_ms / pg.cpu_ms:7.3f}   (goal <= 1.5)")
+    print(f"  RATIO QR SVG fresh / server CPU per stored response      {fresh / results['sqlite'][0].cpu_ms:7.3f}   ({fresh:.3f} ms; goal <= 1 ms)")
+    print(f"  RATIO QR SVG fresh / qrcode's SvgPathImage                {fresh / reference:7.3f}")
+    if failed:
+        print("!! some requests failed (see counts above)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--pg", default="")
+    os.environ.setdefault("LITESTAR_WARN_SYNC_TO_THREAD_WITH_ASYNC", "0")
+    sys.exit(asyncio.run(main(parser.parse_args())))
