@@ -29,7 +29,7 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	@if $(BIN)/python -m survey.db.probe "$(PG_URL)"; then \
-	  HAILONG_TEST_DATABASE="$(PG_URL)" $(BIN)/python -m pytest -q -p no:cacheprovider tests/survey tests/kiosk tests/reliability tests/e2e; \
+	  HAILONG_TEST_DATABASE="$(PG_URL)" $(BIN)/python -m pytest -q -p no:cacheprovider tests/survey tests/kiosk tests/reliability tests/experts tests/par tests/results tests/e2e; \
 	elif [ -n "$$CI" ]; then echo "PostgreSQL is not reachable at $(PG_URL) and CI is set: failing"; exit 1; \
 	else echo "!! PostgreSQL not reachable at $(PG_URL): the PostgreSQL pass was NOT run (set PG_URL or start PostgreSQL)"; fi
 

@@ -149,6 +149,7 @@ DETAIL_KINDS = {
     "name": "data", "counter": "data", "username": "code", "key_prefix": "code", "file": "code",
     "first": "date", "last": "date",
     "source": "label:index_source", "inputs_hash": "code", "methodology_version": "code", "format": "code", "period": "code", "methodology": "code",
+    "methodologies": "code", "block": "label:par_block", "unit": "code", "backend": "code",
 }
 
 

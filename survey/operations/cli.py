@@ -7,18 +7,19 @@ import asyncio
 import sys
 from pathlib import Path
 
+from survey import audit
 from survey.cli import command
 from survey.settings import Settings
 
 
 async def _audit(database_url: str, action: str, **details) -> None:
-    from survey import audit
+
     from survey.db.engine import make_engine, make_sessionmaker
 
     engine = make_engine(database_url, pool_size=1, max_overflow=0)
     try:
         async with make_sessionmaker(engine)() as session:
-            audit.record(session, "cli", action, "database", None, **details)
+            audit.record(session, audit.cli_actor(), action, "database", None, **details)
             await session.commit()
     finally:
         await engine.dispose()
@@ -79,7 +80,7 @@ def purge_command(args: argparse.Namespace, settings: Settings) -> int:
         engine = make_engine(settings.database_url, pool_size=1, max_overflow=0)
         try:
             async with make_sessionmaker(engine)() as session:
-                return await purge(session, settings, actor="cli", dry_run=args.dry_run, only=args.only)
+                return await purge(session, settings, actor=audit.cli_actor(), dry_run=args.dry_run, only=args.only)
         finally:
             await engine.dispose()
 
@@ -112,7 +113,7 @@ def export_expert_command(args: argparse.Namespace, settings: Settings) -> int:
         engine = make_engine(settings.database_url, pool_size=1, max_overflow=0)
         try:
             async with make_sessionmaker(engine)() as session:
-                return await export_member(session, args.member_id, actor="cli")
+                return await export_member(session, args.member_id, actor=audit.cli_actor())
         finally:
             await engine.dispose()
 

@@ -80,8 +80,10 @@ def test_every_state_changing_command_is_covered():
     assert {"serve", "migrate"} == READ_ONLY
     # indices (run, publish) and export need a sampled, answered campaign: their own tests run them; here only
     # check they take their actor from the same place (survey.audit.cli_actor) -- not yet run end to end here
-    elsewhere = {"indices", "export", "par", "experts"}
-    for module in ("indices", "par"):  # `hailong experts` lives in survey/par/cli.py too
+    # backup, restore, purge and export-expert are run and their audit entries checked in
+    # tests/survey/test_backup_restore.py, test_purge.py and test_expert_data.py
+    elsewhere = {"indices", "export", "par", "experts", "backup", "restore", "purge", "export-expert"}
+    for module in ("indices", "par", "operations"):  # `hailong experts` lives in survey/par/cli.py too
         source = (REPO_ROOT / "survey" / module / "cli.py").read_text(encoding="utf-8")
         assert "cli_actor()" in source and 'actor="cli"' not in source
     assert set(COMMANDS) - READ_ONLY - elsewhere == set(RUNS), "run the new command in RUNS and check its audit entry"

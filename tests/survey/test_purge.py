@@ -3,6 +3,7 @@ a dry run changes nothing, and the run is audited."""
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -72,7 +73,7 @@ def test_purge_erases_only_what_is_past_its_retention_and_is_audited(settings, m
         return (await session.scalars(select(AuditLog).where(AuditLog.action == "privacy.purge"))).one()
 
     entry = run_db(settings.database_url, purge_entry)
-    assert entry.actor == "cli"
+    assert entry.actor == f"cli:{getpass.getuser()}"
     assert entry.details["comments"]["erased"] == 1 and entry.details["dossier_codes"]["erased"] == 1
     assert entry.details["login_attempts"]["erased"] == 1 and entry.details["audit"]["erased"] == 1
 
