@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from datetime import date, timedelta
 
+import kiosk.demo  # noqa: F401  (registers the demo's kiosk fleet as a step of ``hailong demo``)
 from survey.cli import command
 from survey.settings import Settings
 
@@ -32,7 +33,7 @@ def screen_kiosk(args: argparse.Namespace, settings: Settings) -> int:
         try:
             async with make_sessionmaker(engine)() as session:
                 summary = await screen_period(session, settings, first, last)
-                audit.record(session, "cli", "kiosk.screen", "kiosk", None, first=first.isoformat(), last=last.isoformat(), flagged=summary.flagged, changed=summary.changed)
+                audit.record(session, audit.cli_actor(), "kiosk.screen", "kiosk", None, first=first.isoformat(), last=last.isoformat(), flagged=summary.flagged, changed=summary.changed)
                 await session.commit()
                 return summary
         finally:

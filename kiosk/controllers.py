@@ -14,8 +14,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
@@ -38,6 +40,7 @@ from survey.db.base import utcnow
 from survey.inputs import ErrorBody, json_body_errors
 from survey.responses.services import AlreadyAnswered, ConflictingReplay, UnknownQuestionnaire
 from survey.responses.validation import AnswerValidationError
+from survey.security.net import client_address
 from survey.settings import Settings
 from survey.web import page
 
@@ -69,28 +72,44 @@ def _http(exc: services.KioskError, headers: dict[str, str] | None = None) -> HT
     )
 
 
+async def device_guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """401 unless the request carries an enrolled, unrevoked device's credential; runs before the body is read.
+
+    The handler authenticates again in its own database session (the device row is updated there).
+    """
+    async with connection.app.state.sessionmaker() as session:
+        try:
+            await services.authenticate(session, connection.headers.get("authorization"))
+        except services.KioskError as exc:
+            raise _http(exc) from None
+
+
+PUBLIC = {"access": "public"}
+DEVICE = {"access": "kiosk_device"}
+
+
 # --------------------------------------------------------------------------- pages and static files
 
 
-@get("/kiosk/enrol", include_in_schema=False)
+@get("/kiosk/enrol", include_in_schema=False, opt=PUBLIC)
 async def enrol_page(request: Request) -> Template:
     return page(request, "kiosk/enrol.html", {"app_version": APP_VERSION})
 
 
-@get("/kiosk/", include_in_schema=False)
+@get("/kiosk/", include_in_schema=False, opt=PUBLIC)
 async def kiosk_shell(request: Request) -> Template:
     resp = page(request, "kiosk/app.html", {"app_version": APP_VERSION})
     resp.headers.update({"Cache-Control": "no-cache"})
     return resp
 
 
-@get("/kiosk/sw.js", include_in_schema=False)
+@get("/kiosk/sw.js", include_in_schema=False, opt=PUBLIC)
 async def service_worker() -> Response:
     body = (STATIC_DIR / "sw.js").read_text().replace("__APP_VERSION__", APP_VERSION)
     return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/kiosk/"})
 
 
-@get("/kiosk/manifest.webmanifest", include_in_schema=False)
+@get("/kiosk/manifest.webmanifest", include_in_schema=False, opt=PUBLIC)
 async def manifest() -> Response:
     data = {
         "name": "Hài Lòng — Đánh giá sự hài lòng",
@@ -107,7 +126,7 @@ async def manifest() -> Response:
     return Response(data, media_type="application/manifest+json")
 
 
-@get("/kiosk/static/{name:str}", include_in_schema=False)
+@get("/kiosk/static/{name:str}", include_in_schema=False, opt=PUBLIC)
 async def kiosk_static(name: FromPath[str]) -> Response:
     path = STATIC_DIR / name
     if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file() or name == "sw.js":
@@ -127,6 +146,7 @@ _DEVICE_401 = {401: _spec("Missing, unknown or revoked device credential (Author
 
 @post(
     "/kiosk/api/enrol",
+    opt=PUBLIC,
     status_code=201,
     tags=["kiosk"],
     summary="Enrol a tablet with a one-time code",
@@ -140,7 +160,7 @@ async def api_enrol(
     request: Request, data: JSONBody[EnrolIn], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
 ) -> Response[EnrolOut]:
     try:
-        device, credential = await services.enrol(db_session, data.code, settings, request.client.host if request.client else None)
+        device, credential = await services.enrol(db_session, data.code, settings, client_address(request, settings.trusted_proxies))
     except services.EnrolmentThrottled as exc:
         raise _http(exc, {"Retry-After": str(settings.login_window_seconds)}) from None
     except services.KioskError as exc:
@@ -151,6 +171,8 @@ async def api_enrol(
 
 @post(
     "/kiosk/api/responses",
+    guards=[device_guard],
+    opt=DEVICE,
     status_code=201,
     tags=["kiosk"],
     summary="Submit one kiosk answer (idempotent on client_uuid)",
@@ -186,6 +208,8 @@ async def api_submit(request: Request, data: JSONBody[SubmissionIn], db_session:
 
 @post(
     "/kiosk/api/receipt-check",
+    guards=[device_guard],
+    opt=DEVICE,
     status_code=200,
     tags=["kiosk"],
     summary="At scan time: may this receipt still be rated here?",
@@ -209,6 +233,8 @@ async def api_receipt_check(
 
 @post(
     "/kiosk/api/heartbeat",
+    guards=[device_guard],
+    opt=DEVICE,
     status_code=200,
     tags=["kiosk"],
     summary="Report app version and queue length; get the device's configuration",
@@ -265,7 +291,7 @@ async def create_code(request: Request, db_session: NamedDependency[AsyncSession
         unit_id = int(form.get("unit_id") or 0)
         idle = int(form.get("idle_seconds") or settings.kiosk_idle_seconds)
     except ValueError:
-        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": "idle_seconds", "message": "Vui lòng nhập một số."}])
+        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": "idle_seconds", "message_vi": "Vui lòng nhập một số.", "message_en": "Enter a number."}])
         return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=400)
     try:
         new = await services.create_enrolment_code(
@@ -274,7 +300,9 @@ async def create_code(request: Request, db_session: NamedDependency[AsyncSession
         )
     except services.KioskError as exc:
         await db_session.rollback()
-        ctx = await _codes_context(db_session, settings, form=form, errors=[{"field": exc.field, "message": exc.message_vi}])
+        problems = getattr(exc, "errors", None) or [exc]
+        errors = [{"field": e.field, "message_vi": e.message_vi, "message_en": e.message_en} for e in problems]
+        ctx = await _codes_context(db_session, settings, form=form, errors=errors)
         return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=400)
     ctx = await _codes_context(db_session, settings, new_code={"code": new.code, "expires_at": new.expires_at})
     return admin_page(request, "admin/kiosk_codes.html", ctx, status_code=201)
@@ -323,6 +351,7 @@ admin_kiosk_router = Router(
     path="/admin/kiosk",
     route_handlers=[fleet_page, revoke_device, codes_page, create_code, review_page, decide, run_screening],
     guards=[requires_role("admin")],
+    opt={"access": "admin"},
     exception_handlers={401: redirect_to_login},
     include_in_schema=False,
 )

@@ -54,6 +54,15 @@ class InvalidInput(KioskError):
     status = 422
 
 
+class InvalidInputs(InvalidInput):
+    """Several bad fields at once (a form): ``errors`` holds every one, the first is the exception's own."""
+
+    def __init__(self, errors: list[InvalidInput]):
+        first = errors[0]
+        super().__init__(first.message_vi, first.message_en, first.field)
+        self.errors = errors
+
+
 class DeviceAuthError(KioskError):
     status = 401
 
@@ -121,17 +130,21 @@ async def create_enrolment_code(
 ) -> NewCode:
     """Validate and store a one-time code; the plain code is returned once and never stored."""
     counter, name = counter.strip(), name.strip()
-    if await session.get(Unit, unit_id) is None:
-        raise InvalidInput("Đơn vị không tồn tại.", "Unknown unit.", "unit_id")
-    if not 1 <= len(counter) <= 64:
-        raise InvalidInput("Vui lòng nhập tên quầy (tối đa 64 ký tự).", "Enter the counter (at most 64 characters).", "counter")
-    if not 1 <= len(name) <= 120:
-        raise InvalidInput("Vui lòng nhập tên thiết bị (tối đa 120 ký tự).", "Enter a device name (at most 120 characters).", "name")
-    if not (exit_pin.isdigit() and 4 <= len(exit_pin) <= 8):
-        raise InvalidInput("Mã PIN thoát phải gồm 4 đến 8 chữ số.", "The exit PIN must be 4 to 8 digits.", "exit_pin")
     idle = settings.kiosk_idle_seconds if idle_seconds is None else idle_seconds
+    # every bad field at once, in the form's order (an empty form flags them all)
+    problems: list[InvalidInput] = []
+    if not 1 <= len(name) <= 120:
+        problems.append(InvalidInput("Vui lòng nhập tên thiết bị (tối đa 120 ký tự).", "Enter a device name (at most 120 characters).", "name"))
+    if not 1 <= len(counter) <= 64:
+        problems.append(InvalidInput("Vui lòng nhập tên quầy (tối đa 64 ký tự).", "Enter the counter (at most 64 characters).", "counter"))
+    if not (exit_pin.isdigit() and 4 <= len(exit_pin) <= 8):
+        problems.append(InvalidInput("Mã PIN thoát phải gồm 4 đến 8 chữ số.", "The exit PIN must be 4 to 8 digits.", "exit_pin"))
     if not MIN_IDLE <= idle <= MAX_IDLE:
-        raise InvalidInput(f"Thời gian chờ phải từ {MIN_IDLE} đến {MAX_IDLE} giây.", f"Idle time must be {MIN_IDLE} to {MAX_IDLE} seconds.", "idle_seconds")
+        problems.append(InvalidInput(f"Thời gian chờ phải từ {MIN_IDLE} đến {MAX_IDLE} giây.", f"Idle time must be {MIN_IDLE} to {MAX_IDLE} seconds.", "idle_seconds"))
+    if await session.get(Unit, unit_id) is None:
+        problems.append(InvalidInput("Đơn vị không tồn tại.", "Unknown unit.", "unit_id"))
+    if problems:
+        raise InvalidInputs(problems)
     try:
         q = registry.get(questionnaire_id, questionnaire_version)
     except KeyError:
@@ -351,8 +364,11 @@ async def revoke(session: AsyncSession, device_id: int, actor: str) -> bool:
 
 
 async def units_for_select(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = await session.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.active.is_(True)).order_by(Unit.name))
-    return [{"id": r.id, "code": r.code, "name": r.name} for r in rows]
+    """Active units in Vietnamese alphabetical order (Đ after D), the province included."""
+    from survey.i18n import vi_sort_key
+
+    rows = (await session.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind).where(Unit.active.is_(True)))).all()
+    return [{"id": r.id, "code": r.code, "name": r.name, "kind": r.kind} for r in sorted(rows, key=lambda r: vi_sort_key(r.name))]
 
 
 async def recent_codes(session: AsyncSession, limit: int = 30) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
-from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -22,6 +22,11 @@ from survey.db.engine import make_engine, make_sessionmaker
 from survey.deps import provide_db_session, provide_settings
 from survey.errors import EXCEPTION_HANDLERS
 from survey.inputs import check_request
+from survey.logs import RequestIdMiddleware, litestar_logging_config
+from survey.security.csrf import SessionCSRFMiddleware
+from survey.security.headers import make_before_send
+from survey.security.net import parse_trusted_proxies
+from survey.security.sessions import StaffSessionMiddleware
 from survey.settings import Settings
 
 PACKAGE_DIR = Path(__file__).parent
@@ -59,8 +64,22 @@ def _route_handlers() -> list:
         *par_routes,
         *results_routes,
         *report_routes,
-        create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
+        create_static_files_router(path="/static", directories=[STATIC_DIR], name="static", opt={"access": "public"}),
+        *_docs_routes(),
     ]
+
+
+def _docs_routes() -> list:
+    from survey.apidocs import assets_router
+
+    return [assets_router()]
+
+
+def _compression():
+    """brotli for browsers that accept it, else gzip; small bodies (< 500 bytes) go as they are."""
+    from litestar.config.compression import CompressionConfig
+
+    return CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=500, brotli_quality=5)
 
 
 def _openapi_components():
@@ -69,15 +88,16 @@ def _openapi_components():
     return OPENAPI_COMPONENTS
 
 
-def _session_secret(settings: Settings) -> bytes:
-    import hashlib
+def _openapi_render_plugins() -> list:
+    from survey.apidocs import OfflineSwaggerPlugin
 
-    return hashlib.sha256(b"hailong-session:" + settings.secret_key.encode()).digest()
+    return [OfflineSwaggerPlugin(path="/")]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     settings.signing_keys()  # fail fast on a bad key configuration
+    parse_trusted_proxies(settings.trusted_proxies)  # ... and on a bad proxy list
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
@@ -91,30 +111,32 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=_route_handlers(),
         dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings, sync_to_thread=False)},
         template_config=TemplateConfig(directory=templates_dir(), engine=JinjaTemplateEngine),
+        # request id for the logs, then the staff session (server-side), then CSRF bound to that session
         middleware=[
-            CookieBackendConfig(
-                secret=_session_secret(settings),
-                key="hl_session",
-                max_age=8 * 3600,
-                httponly=True,
-                secure=settings.secure_cookies,
-                samesite="lax",
-            ).middleware
+            RequestIdMiddleware,
+            StaffSessionMiddleware,
+            DefineMiddleware(
+                SessionCSRFMiddleware,
+                config=CSRFConfig(
+                    secret=settings.secret_key,
+                    cookie_name="hl_csrf",
+                    cookie_secure=settings.secure_cookies,
+                    cookie_httponly=True,
+                    exclude=["/api/", "/kiosk/api/", "/schema"],
+                ),
+            ),
         ],
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="hl_csrf",
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,
-            exclude=["/api/", "/kiosk/api/", "/schema"],
-        ),
+        before_send=[make_before_send(https=settings.secure_cookies)],
+        logging_config=litestar_logging_config(),
         openapi_config=OpenAPIConfig(
             title="Hài Lòng API",
             version="1.0.0",
             description="Receipts from one-stop-shop systems, survey responses, kiosk ingest.",
             path="/schema",
             components=[_openapi_components()],
+            render_plugins=_openapi_render_plugins(),
         ),
+        compression_config=_compression(),
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,  # survey/inputs.py: control characters, JSON depth and shape, content type
         request_max_body_size=settings.max_body_bytes,

@@ -15,13 +15,19 @@ from survey.settings import Settings
 
 #: name -> (help, add_arguments(parser), run(args, settings) -> exit code)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, Settings], int]]] = {}
+#: commands that change no data (only the schema, or nothing): every other command writes the audit log as
+#: ``cli:<os user>`` (``survey.audit.cli_actor()``); tests/survey/test_cli_audit.py runs each one to check it
+READ_ONLY: set[str] = set()
 
 
-def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
-    """Register ``fn(args, settings) -> int`` as ``hailong <name>``."""
+def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None, *, read_only: bool = False):
+    """Register ``fn(args, settings) -> int`` as ``hailong <name>``; unless ``read_only``, it must audit its
+    changes with the actor ``survey.audit.cli_actor()``."""
 
     def wrap(fn: Callable[[argparse.Namespace, Settings], int]):
         COMMANDS[name] = (help, arguments, fn)
+        if read_only:
+            READ_ONLY.add(name)
         return fn
 
     return wrap
@@ -34,7 +40,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1)
 
 
-@command("serve", "migrate the database and start the web server", _serve_args)
+@command("serve", "migrate the database and start the web server", _serve_args, read_only=True)  # --demo: as `demo`
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -51,12 +57,16 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.demo:
         from survey.demo import ensure_demo
 
-        ensure_demo(settings, host=args.host, port=args.port)
-    uvicorn.run("survey.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info", access_log=False)
+        ensure_demo(settings, host=args.host, port=args.port)  # audited as cli:<os user>
+    from survey.logs import uvicorn_log_config
+
+    # proxy_headers=False: X-Forwarded-For is judged by the app (HAILONG_TRUSTED_PROXIES), not by uvicorn
+    uvicorn.run("survey.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info", access_log=False,
+                proxy_headers=False, log_config=uvicorn_log_config())
     return 0
 
 
-@command("migrate", "bring the database schema to the latest version")
+@command("migrate", "bring the database schema to the latest version", read_only=True)
 def migrate(args: argparse.Namespace, settings: Settings) -> int:
     from survey.db.migrate import upgrade
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -31,6 +33,7 @@ SEED = 20260701
 DEMO_PASSWORD = "hailong-demo-2026"
 DEMO_ADMIN = "admin"
 DEMO_STATISTICIAN = "thongke"
+DEMO_VIEWER = "xem"
 #: a unit manager (reads only their unit's results) and the unit they manage
 DEMO_UNIT_MANAGER = "hoabinh"
 DEMO_MANAGED_UNIT = "000.01.01.H99"
@@ -94,6 +97,9 @@ class DemoInfo:
     api_key: str | None = None
     admin_login: tuple[str, str] | None = None
     statistician_login: tuple[str, str] | None = None
+    #: more secrets of the demo (``name -> value``, e.g. another account's password): written to the credentials file, never printed
+    extra_credentials: dict[str, str] = field(default_factory=dict)
+    viewer_login: tuple[str, str] | None = None
     #: what the index runs of the demo period are (printed after the counts)
     index_lines: list[str] = field(default_factory=list)
     #: an expert-survey invitation not yet answered (its /e/ link is printed)
@@ -101,7 +107,8 @@ class DemoInfo:
     #: results pages to open (dashboard, a unit page, the public page, the report PDF), printed after the logins
     results_links: list[str] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
+    def lines(self, credentials_file: Path | None = None) -> list[str]:
+        """What to open. Passwords and the API key are never printed: they are in ``credentials_file``."""
         b = self.base_url
         out = []
         if self.seeded:
@@ -110,6 +117,8 @@ class DemoInfo:
                 f"Demo data seeded in {self.seconds:.1f} s: {c.get('units', 0)} units, {c.get('procedures', 0)} procedures, "
                 f"{c.get('receipts', 0)} receipts, {c.get('responses', 0)} responses."
             )
+            if c.get("kiosk_devices"):
+                out.append(f"  {c['kiosk_devices']} kiosk devices; {c.get('kiosk_flagged', 0)} flagged kiosk ratings to review at {b}/admin/kiosk/review")
         else:
             out.append("The database already has data: nothing was seeded.")
         out.extend(self.index_lines)
@@ -123,18 +132,57 @@ class DemoInfo:
         out.append(f"  API docs             {b}/schema")
         out.append(f"  Kiosk (tablet)       {b}/kiosk/enrol   (make an enrolment code at {b}/admin/kiosk/codes)")
         out.append(f"  Admin sign-in        {b}/admin/login")
+        shown = credentials_file is not None and credentials_file.exists()
         if self.admin_login:
-            out.append(f"    admin:        {self.admin_login[0]} / {self.admin_login[1]}")
+            out.append(f"    admin:        {self.admin_login[0]}")
         if self.statistician_login:
-            out.append(f"    statistician: {self.statistician_login[0]} / {self.statistician_login[1]}")
+            out.append(f"    statistician: {self.statistician_login[0]}")
+        if self.viewer_login:
+            out.append(f"    viewer:       {self.viewer_login[0]}")
         out.extend(self.results_links)
-        if self.api_key:
-            out.append(f"  API key (shown once) {self.api_key}")
-            code = self.slip_dossier_code or "<dossier code>"
-            out.append(f"    e.g. curl -H 'Authorization: Bearer {self.api_key}' {b}/api/v1/receipts/{code}")
-        elif not self.seeded:
-            out.append("  API keys are shown only when created: make one at /admin/api-clients.")
+        if shown:
+            out.append(f"  Passwords and the API key: in {credentials_file} (readable only by you): cat {credentials_file}")
+        code = self.slip_dossier_code or "<dossier code>"
+        if shown:
+            out.append(f"    e.g. KEY=$(sed -n 's/^api_key=//p' {credentials_file})")
+            out.append(f"         curl -H \"Authorization: Bearer $KEY\" {b}/api/v1/receipts/{code}")
+        if shown:
+            out.append("  Another API key: hailong create-api-client --name NAME (or /admin/api-clients); a key is shown only once")
+        if not shown:
+            out.append("  API keys are shown only when created (the demo's on first seeding, in the credentials file): make another at")
+            out.append(f"    {b}/admin/api-clients or with: hailong create-api-client --name NAME")
         return out
+
+
+#: where ``serve --demo`` / ``hailong demo`` write the demo passwords and API key (mode 600, working directory)
+CREDENTIALS_FILE = Path(".hailong-demo-credentials")
+
+
+def write_credentials(info: DemoInfo, path: Path = CREDENTIALS_FILE) -> Path | None:
+    """Write the seeded demo's passwords and API key to ``path``, readable only by this user (chmod 600).
+
+    Only when the demo was just seeded (the API key exists only now); an older file is replaced.
+    Returns the absolute path, or None when there was nothing new to write.
+    """
+    if not info.seeded:
+        return None
+    lines = ["# Hài Lòng demo credentials: keep this file private (the API key is shown nowhere else)"]
+    if info.admin_login:
+        lines += [f"admin_username={info.admin_login[0]}", f"admin_password={info.admin_login[1]}"]
+    if info.statistician_login:
+        lines += [f"statistician_username={info.statistician_login[0]}", f"statistician_password={info.statistician_login[1]}"]
+    if info.viewer_login:
+        lines += [f"viewer_username={info.viewer_login[0]}", f"viewer_password={info.viewer_login[1]}"]
+    if info.api_key:
+        lines.append(f"api_key={info.api_key}")
+    lines += [f"{name}={value}" for name, value in info.extra_credentials.items()]
+    path = path.resolve()
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write("\n".join(lines) + "\n")
+    return path
 
 
 def base_url(host: str, port: int) -> str:
@@ -194,8 +242,21 @@ def _expectations(rng: np.random.Generator, items: np.ndarray) -> list[str]:
     return [EXPECTATION_OPTIONS[i] for i in sorted(chosen)]
 
 
-async def seed(session: AsyncSession, settings: Settings) -> dict[str, object]:
-    """Write the demo data (the caller checked that the database is empty)."""
+#: more demo data from other packages (``kiosk`` seeds its devices): ``async step(session, settings, rng, actor)``
+#: returns counts to print.  ``survey`` never imports them: they register themselves (see ``demo_step``) when
+#: the ``hailong`` commands are loaded (``survey.cli._load_feature_commands``).
+DEMO_STEPS: list = []
+
+
+def demo_step(fn):
+    """Register ``fn`` to run after the survey's own demo data is written (same session, same seed)."""
+    if fn not in DEMO_STEPS:
+        DEMO_STEPS.append(fn)
+    return fn
+
+
+async def seed(session: AsyncSession, settings: Settings, actor: str = "demo") -> dict[str, object]:
+    """Write the demo data (the caller checked that the database is empty); audited as ``actor``."""
     from survey import audit
     from survey.admin.users import create_user
     from survey.db.models import Procedure, Response, Unit
@@ -216,13 +277,14 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, object]:
     procs = [Procedure(code=c, name=n, field=f, processing_days=d) for c, n, f, d, _by in PROCEDURES]
     session.add_all(procs)
     await session.flush()
-    audit.record(session, "demo", "demo.seed", "unit", province.id, units=len(units) + 1, procedures=len(procs))
+    audit.record(session, actor, "demo.seed", "unit", province.id, units=len(units) + 1, procedures=len(procs))
 
-    await create_user(session, DEMO_ADMIN, DEMO_PASSWORD, "admin", full_name="Quản trị Sở Nội vụ (demo)", actor="demo")
-    await create_user(session, DEMO_STATISTICIAN, DEMO_PASSWORD, "statistician", full_name="Cán bộ thống kê (demo)", actor="demo")
-    await create_user(session, DEMO_UNIT_MANAGER, DEMO_PASSWORD, "unit_manager", full_name="Lãnh đạo Phường Hòa Bình (demo)", unit_code=DEMO_MANAGED_UNIT, actor="demo")
+    await create_user(session, DEMO_ADMIN, DEMO_PASSWORD, "admin", full_name="Quản trị Sở Nội vụ (demo)", actor=actor)
+    await create_user(session, DEMO_STATISTICIAN, DEMO_PASSWORD, "statistician", full_name="Cán bộ thống kê (demo)", actor=actor)
+    await create_user(session, DEMO_VIEWER, DEMO_PASSWORD, "viewer", full_name="Lãnh đạo Sở (chỉ xem, demo)", actor=actor)
+    await create_user(session, DEMO_UNIT_MANAGER, DEMO_PASSWORD, "unit_manager", full_name="Lãnh đạo Phường Hòa Bình (demo)", unit_code=DEMO_MANAGED_UNIT, actor=actor)
     client, api_key = await create_api_client(session, "Hệ thống thông tin giải quyết TTHC (demo)", unit_id=province.id, commit=False)
-    audit.record(session, "demo", "api_client.create", "api_client", client.id, name=client.name, key_prefix=client.key_prefix)
+    audit.record(session, actor, "api_client.create", "api_client", client.id, name=client.name, key_prefix=client.key_prefix)
     await session.commit()
 
     # ---- receipts: Poisson counts per unit and working day over the last three months
@@ -316,7 +378,12 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, object]:
     for i in range(0, len(rows), 1000):
         await session.execute(insert(Response), rows[i : i + 1000])
     await session.commit()
-    result = {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+    result: dict[str, object] = {"api_key": api_key, "receipts": len(registered), "responses": len(rows)}
+    from survey.cli import _load_feature_commands
+
+    _load_feature_commands()  # registers the other packages' demo steps (kiosk: its devices, ratings to review)
+    for step in DEMO_STEPS:
+        result.update(await step(session, settings, rng, actor) or {})
 
     # ---- indices: a sampling campaign with answers and dispositions, a published sample run, a self-selected run
     from survey.indices.demo_seed import seed_indices
@@ -394,7 +461,53 @@ async def _unanswered_expert_invitation(session: AsyncSession, settings: Setting
     return None if row is None else invitation_token(settings, row.id, row.expires_on)
 
 
-async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInfo:
+async def demo_urls(session: AsyncSession, settings: Settings) -> list[dict[str, str]]:
+    """Every page of the demo, for the page checks: {"url", "who"} with who = "public", "citizen", "kiosk",
+    or a staff role ("admin", "statistician", "viewer") whose demo account signs in first.
+
+    Citizen links use a receipt / campaign member that has no answer yet; nothing here writes.
+    """
+    from survey.db.models import AuditLog, CampaignMember, Receipt, SamplingCampaign, Unit
+
+    urls = [{"url": "/", "who": "public"}, {"url": "/admin/login", "who": "public"}, {"url": "/kiosk/enrol", "who": "public"},
+            {"url": "/trang-khong-co", "who": "public"}]
+    found = await _unanswered_receipt(session, settings)
+    if found is not None:
+        token, _code = found
+        urls += [{"url": f"/r/{token}", "who": "citizen"}, {"url": f"/r/{token}?start=1", "who": "citizen"},
+                 {"url": f"/r/{token}/khong-tham-gia", "who": "citizen"}, {"url": f"/slip/{token}", "who": "citizen", "lang": "vi"},
+                 {"url": f"/slip/{token}?size=99", "who": "citizen"}]
+    urls.append({"url": "/r/KHONGHOPLE", "who": "citizen"})
+    campaign_id = await session.scalar(select(func.max(SamplingCampaign.id)))
+    if campaign_id is not None:
+        from survey.campaigns.services import invitation_token
+
+        campaign = await session.get(SamplingCampaign, campaign_id)
+        member = await session.scalar(
+            select(CampaignMember).where(CampaignMember.campaign_id == campaign_id, CampaignMember.status == "pending").limit(1)
+        )
+        if member is not None and campaign is not None:
+            token = invitation_token(settings, member.id, campaign.invitations_expire_on)
+            urls += [{"url": f"/c/{token}", "who": "citizen"}, {"url": f"/c/{token}?start=1", "who": "citizen"}]
+    urls.append({"url": "/kiosk/", "who": "kiosk"})
+    everyone = ["/admin", "/admin/units", "/admin/procedures", "/admin/receipts", "/admin/receipts?code=H99&unit="]
+    unit_id = await session.scalar(select(Unit.id).where(Unit.code == UNITS[0][0]))
+    if unit_id is not None:
+        everyone.append(f"/admin/receipts?unit={unit_id}&from=2020-01-01")
+    statistician = ["/admin/sampling"] + ([f"/admin/sampling/{campaign_id}"] if campaign_id is not None else [])
+    admin = ["/admin/kiosk/", "/admin/kiosk/codes", "/admin/kiosk/review", "/admin/kiosk/review?status=accepted",
+             "/admin/api-clients", "/admin/users", "/admin/audit"]
+    if (await session.scalar(select(func.count()).select_from(AuditLog)) or 0) > 50:
+        admin.append("/admin/audit?page=2")
+    if (await session.scalar(select(func.count()).select_from(Receipt)) or 0) > 50:
+        everyone.append("/admin/receipts?page=2")
+    urls += [{"url": u, "who": "viewer"} for u in everyone]
+    urls += [{"url": u, "who": "statistician"} for u in everyone[:1] + statistician]
+    urls += [{"url": u, "who": "admin"} for u in everyone + statistician + admin]
+    return urls
+
+
+async def ensure_demo_async(settings: Settings, host: str, port: int, actor: str = "demo") -> DemoInfo:
     """Seed an empty database (or only look at a non-empty one) and describe what to open."""
     from survey.db.engine import make_engine, make_sessionmaker
     from survey.db.models import Procedure, Receipt, Response, Unit, User
@@ -405,12 +518,16 @@ async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInf
         async with make_sessionmaker(engine)() as session:
             if await database_is_empty(session):
                 started = time.perf_counter()
-                result = await seed(session, settings)
+                result = await seed(session, settings, actor=actor)
                 info.seeded = True
                 info.seconds = time.perf_counter() - started
                 info.api_key = result["api_key"]  # type: ignore[assignment]
                 info.admin_login = (DEMO_ADMIN, DEMO_PASSWORD)
                 info.statistician_login = (DEMO_STATISTICIAN, DEMO_PASSWORD)
+                info.viewer_login = (DEMO_VIEWER, DEMO_PASSWORD)
+                for key, value in result.items():
+                    if key not in ("api_key", "receipts", "responses") and isinstance(value, int):
+                        info.counts[key] = value
                 ix = result.get("indices") or {}
                 if ix:
                     info.index_lines = [
@@ -431,15 +548,20 @@ async def ensure_demo_async(settings: Settings, host: str, port: int) -> DemoInf
             from survey.results.services import demo_links
 
             info.results_links = await demo_links(session, info.base_url, DEMO_MANAGED_UNIT, (DEMO_UNIT_MANAGER, DEMO_PASSWORD) if info.seeded else None)
+            if info.seeded:  # never printed: written to the credentials file (mode 600)
+                info.extra_credentials.update(unit_manager_username=DEMO_UNIT_MANAGER, unit_manager_password=DEMO_PASSWORD)
     finally:
         await engine.dispose()
     return info
 
 
-def ensure_demo(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> DemoInfo:
+def ensure_demo(settings: Settings, host: str = "127.0.0.1", port: int = 8000, actor: str | None = None) -> DemoInfo:
     """Seed demo data into an empty database and print the URLs to open (used by ``serve --demo``)."""
-    info = asyncio.run(ensure_demo_async(settings, host, port))
-    print("\n".join(["", "Hài Lòng demo", *info.lines(), ""]), flush=True)
+    from survey.audit import cli_actor
+
+    info = asyncio.run(ensure_demo_async(settings, host, port, actor=actor or cli_actor()))
+    path = write_credentials(info) or CREDENTIALS_FILE.resolve()
+    print("\n".join(["", "Hài Lòng demo", *info.lines(path), ""]), flush=True)
     return info
 
 

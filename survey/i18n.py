@@ -95,3 +95,45 @@ def fmt_points(value: float | None, lang: str, digits: int = 1) -> str:
     number = fmt_number(abs(value) * 100, lang, digits)
     sign = "+" if value > 0 else ("−" if value < 0 else "±")
     return f"{sign}{number} điểm %" if lang == "vi" else f"{sign}{number} pp"
+
+
+# --------------------------------------------------------------------------- Vietnamese alphabetical order
+
+#: the Vietnamese alphabet; ă, â, đ, ê, ô, ơ, ư are letters of their own (after a, a, d, e, o, o, u)
+_VI_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_LETTER_MARKS = {"\u0306": "ă", "\u0302": "â", "\u031b": "ơ"}  # breve, circumflex, horn (combining)
+#: tone marks, in the dictionary order of the tones: none, huyền, sắc, hỏi, ngã, nặng
+_TONES = {"\u0300": 1, "\u0301": 2, "\u0309": 3, "\u0303": 4, "\u0323": 5}
+
+
+def _vi_letters(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    import unicodedata
+
+    primary: list[int] = []
+    tones: list[int] = []
+    for ch in unicodedata.normalize("NFD", text.lower()):
+        if ch in _TONES:
+            if tones:
+                tones[-1] = _TONES[ch]
+            continue
+        if ch in _LETTER_MARKS and primary:
+            base = _VI_ALPHABET[primary[-1] - 1000] if primary[-1] >= 1000 else ""
+            marked = {"a\u0306": "ă", "a\u0302": "â", "e\u0302": "ê", "o\u0302": "ô", "o\u031b": "ơ", "u\u031b": "ư"}.get(base + ch)
+            if marked:
+                primary[-1] = 1000 + _VI_ALPHABET.index(marked)
+            continue
+        if ch == "đ":
+            primary.append(1000 + _VI_ALPHABET.index("đ"))
+        elif ch in _VI_ALPHABET:
+            primary.append(1000 + _VI_ALPHABET.index(ch))
+        else:
+            primary.append(ord(ch))  # digits, spaces and punctuation sort before letters
+        tones.append(0)
+    return tuple(primary), tuple(tones)
+
+
+def vi_sort_key(text: str) -> tuple:
+    """Sort key for Vietnamese text in dictionary order: "Đặc khu" after "Dược", "Ủy ban" after "Uông"; tones
+    break ties (a, à, á, ả, ã, ạ).  Python's default order puts Đ after Z and mixes the marked vowels."""
+    primary, tones = _vi_letters(text or "")
+    return (primary, tones, text)

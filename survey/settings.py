@@ -119,6 +119,10 @@ class Settings:
     #: API: a client restricted to a unit may also read and replay receipts of its units registered by other
     #: clients or imported (off: every client sees and changes only the receipts it registered itself).
     api_share_unit_receipts: bool = False
+    #: Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed for per-address limits; empty: never.
+    trusted_proxies: str = ""
+    #: Hours a staff sign-in lasts (server-side session; signing out, deactivation or a password change end it earlier).
+    session_hours: int = 8
     #: Index runs: a published cell needs at least this many respondents; below it a unit cell shows the
     #: Fay-Herriot (small-area) estimate, marked, or is suppressed, never a raw percentage.
     index_min_n: int = 30
@@ -160,6 +164,8 @@ class Settings:
             kiosk_identical_seconds=_env_int("KIOSK_IDENTICAL_SECONDS", d.kiosk_identical_seconds),
             kiosk_enrol_code_hours=_env_int("KIOSK_ENROL_CODE_HOURS", d.kiosk_enrol_code_hours),
             api_share_unit_receipts=_env_bool("API_SHARE_UNIT_RECEIPTS", d.api_share_unit_receipts),
+            trusted_proxies=_env("TRUSTED_PROXIES", d.trusted_proxies),
+            session_hours=_env_int("SESSION_HOURS", d.session_hours),
             index_min_n=_env_int("INDEX_MIN_N", d.index_min_n),
         )
 

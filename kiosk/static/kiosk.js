@@ -16,7 +16,7 @@
       pin_bad: 'Mã PIN không đúng.', back: 'Quay lại kiosk', sync: 'Đồng bộ ngay', unenrol: 'Gỡ đăng ký thiết bị',
       revoked: 'Thiết bị đã bị thu hồi. Vui lòng liên hệ quản trị viên.', offline: 'Đang ngoại tuyến — câu trả lời được lưu và sẽ gửi sau',
       rejected: 'Bị từ chối', device: 'Thiết bị', counter: 'Quầy', not_receipt: 'Mã QR này không phải mã giấy hẹn.',
-      refused_sub: 'Đánh giá này chưa được ghi nhận. Chạm vào màn hình để tiếp tục.' },
+      refused_sub: 'Đánh giá này chưa được ghi nhận. Chạm vào màn hình để tiếp tục.', skip_link: 'Bỏ qua, đến nội dung chính' },
     en: { followup: 'Thank you! Would you like to rate each aspect too? (optional)', send: 'Send', skip: 'Skip',
       thanks: 'Thank you for your rating!', thanks_sub: 'Your opinion helps us serve you better.', lang: 'Tiếng Việt',
       scan: 'Scan the QR code on your receipt', scan_help: 'Hold the QR code on your receipt to the camera or the scanner.', cancel: 'Cancel',
@@ -24,7 +24,7 @@
       pin_bad: 'Wrong PIN.', back: 'Back to kiosk', sync: 'Sync now', unenrol: 'Unenrol this device',
       revoked: 'This device has been revoked. Please contact an administrator.', offline: 'Offline — answers are saved and will be sent later',
       rejected: 'Rejected', device: 'Device', counter: 'Counter', not_receipt: 'This QR code is not a receipt code.',
-      refused_sub: 'This rating was not recorded. Tap the screen to continue.' }
+      refused_sub: 'This rating was not recorded. Tap the screen to continue.', skip_link: 'Skip to main content' }
   };
 
   function $(sel) { return document.querySelector(sel); }
@@ -214,10 +214,12 @@
       row.appendChild(lv);
       box.appendChild(row);
     });
-    var counter = String(cfg.counter || ''), word = t('counter');
-    // a counter named "Quầy 2" is not shown as "Quầy Quầy 2"
-    if (counter.toLowerCase().indexOf(word.toLowerCase()) !== 0) counter = word + ' ' + counter;
-    $('#device-name').textContent = cfg.device_name + ' · ' + counter;
+    // counters are named in Vietnamese ("Quầy 2"): the word is said in the screen's language
+    // ("Counter 2" in English), never doubled ("Quầy Quầy 2", "Counter Quầy 2")
+    var counter = String(cfg.counter || '').replace(/^\s*(qu\u1ea7y|quay|counter)\b[\s.:#-]*/i, '');
+    counter = counter ? t('counter') + ' ' + counter : '';
+    $('#device-name').textContent = cfg.device_name;  // names are data (lang="vi" in the page)
+    $('#counter-name').textContent = counter ? '· ' + counter : '';
     $('#unit-name').textContent = cfg.unit_name;
     $('#receipt-ok').hidden = !(current && current.receipt_token);
     $('#scan-error').hidden = !(current && current.scan_error);

@@ -1,7 +1,8 @@
 """HTTP routes of the admin area (thin: parse the form, call the service, render).
 
-Sign-in keeps only ``user_id``, ``username`` and ``role`` in the (signed, encrypted) cookie session;
-``survey.admin.guards`` reads them.  Unauthenticated page requests are redirected to the sign-in page.
+Sign-in opens a server-side session (``survey.security.sessions``: the cookie holds a random token);
+``survey.admin.guards`` reads the user it belongs to.  Signing out deletes it.  Unauthenticated page
+requests are redirected to the sign-in page.  Every route declares its access (CONTRACT.md section 5).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from urllib.parse import quote, urlsplit
 
 from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from survey import audit
 from survey.admin import services, users
 from survey.admin.guards import ROLE_INCLUDES, current_user, requires_role
+from survey.security import sessions
+from survey.security.net import client_address
 from survey.settings import Settings
 from survey.web import page
 
@@ -71,7 +74,7 @@ def _actor(request: Request) -> str:
 # --------------------------------------------------------------------------- sign-in
 
 
-@get("/login", name="admin:login")
+@get("/login", name="admin:login", opt={"access": "public"})
 async def login_form(request: Request) -> Template | Redirect:
     nxt = safe_next(request.query_params.get("next"))
     if current_user(request) is not None:
@@ -79,7 +82,7 @@ async def login_form(request: Request) -> Template | Redirect:
     return admin_page(request, "admin/login.html", {"next": nxt, "errors": [], "username": ""})
 
 
-@post("/login", name="admin:login-post", status_code=303)
+@post("/login", name="admin:login-post", status_code=303, opt={"access": "public"})
 async def login(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     form = await _form(request)
     username, password = form.get("username", "").strip(), form.get("password", "")
@@ -91,7 +94,7 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession], set
         errors.append({"field": "password", "message": "Vui lòng nhập mật khẩu."})
     if errors:
         return admin_page(request, "admin/login.html", {"next": nxt, "errors": errors, "username": username}, status_code=400)
-    address = request.client.host if request.client else None
+    address = client_address(request, settings.trusted_proxies)
     try:
         signed_in = await users.sign_in(db_session, settings, username, password, address)
     except users.LoginThrottled:
@@ -102,48 +105,78 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession], set
     if signed_in is None:
         errors = [{"field": "username", "message": "Tên đăng nhập hoặc mật khẩu không đúng."}]
         return admin_page(request, "admin/login.html", {"next": nxt, "errors": errors, "username": username}, status_code=400)
-    request.clear_session()  # a fresh session at every sign-in
-    request.set_session({"user_id": signed_in.user_id, "username": signed_in.username, "role": signed_in.role})
     if signed_in.role == "unit_manager" and nxt == "/admin":
         nxt = "/admin/ket-qua"  # a unit manager's only pages: their unit's results
-    return Redirect(nxt, status_code=303)
+    # a fresh server-side session at every sign-in; the browser's previous one (if any) ends
+    token = await sessions.start(db_session, settings, signed_in.user_id, replaces=request.cookies.get(sessions.COOKIE))
+    return Redirect(nxt, status_code=303, cookies=[sessions.cookie(settings, token)])
 
 
-@post("/logout", name="admin:logout", status_code=303)
-async def logout(request: Request, db_session: NamedDependency[AsyncSession]) -> Redirect:
+@post("/logout", name="admin:logout", status_code=303, opt={"access": "public"})
+async def logout(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Redirect:
+    """Sign out: the session row is deleted, so a copy of the cookie is refused from now on."""
     user = current_user(request)
+    await sessions.end(db_session, request.cookies.get(sessions.COOKIE))
     if user is not None:
         audit.record(db_session, user.username, "logout", "user", user.id)
-        await db_session.commit()
-    request.clear_session()
-    return Redirect(LOGIN_PATH, status_code=303)
+    await db_session.commit()
+    return Redirect(LOGIN_PATH, status_code=303, cookies=[sessions.expired_cookie(settings)])
 
 
 # --------------------------------------------------------------------------- pages
 
 
-@get("/", name="admin:dashboard", guards=[requires_role("viewer")])
+@get("/", name="admin:dashboard", guards=[requires_role("viewer")], opt={"access": "viewer"})
 async def dashboard(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
-    return admin_page(request, "admin/dashboard.html", await services.dashboard(db_session))
+    user = current_user(request)
+    # the recent audit entries only for those who may read /admin/audit
+    may_read_audit = user is not None and user.role in ROLE_INCLUDES["admin"]
+    return admin_page(request, "admin/dashboard.html", await services.dashboard(db_session, include_audit=may_read_audit))
 
 
-@get("/units", name="admin:units", guards=[requires_role("viewer")])
+@get("/units", name="admin:units", guards=[requires_role("viewer")], opt={"access": "viewer"})
 async def units(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return admin_page(request, "admin/units.html", {"tree": await services.unit_tree(db_session)})
 
 
-@get("/procedures", name="admin:procedures", guards=[requires_role("viewer")])
+@get("/procedures", name="admin:procedures", guards=[requires_role("viewer")], opt={"access": "viewer"})
 async def procedures(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return admin_page(request, "admin/procedures.html", {"fields": await services.procedures_by_field(db_session)})
 
 
-@get("/receipts", name="admin:receipts", guards=[requires_role("viewer")])
-async def receipts(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
-    result = await services.receipts_page(db_session, services.page_number(request.query_params.get("page")))
-    return admin_page(request, "admin/receipts.html", {"result": result.as_dict()})
+def _receipt_search(request: Request, settings: Settings) -> tuple[services.ReceiptSearch, dict[str, str], list[dict[str, str]]]:
+    """The receipts list's search form (GET): values to re-show, and an error per bad field."""
+    from datetime import date
+    from urllib.parse import urlencode
+
+    q = request.query_params
+    values = {k: (q.get(k) or "").strip() for k in ("code", "unit", "from", "to")}
+    errors = []
+    days = {}
+    for key, vi, en in (("from", "Từ ngày", "From date"), ("to", "Đến ngày", "To date")):
+        try:
+            days[key] = date.fromisoformat(values[key]) if values[key] else None
+        except ValueError:
+            days[key] = None
+            errors.append({"field": key, "message_vi": f"{vi} không phải ngày hợp lệ (YYYY-MM-DD).", "message_en": f"{en} is not a valid date (YYYY-MM-DD)."})
+    unit_id = int(values["unit"]) if values["unit"].isdigit() else None
+    if values["unit"] and unit_id is None:
+        errors.append({"field": "unit", "message_vi": "Đơn vị không hợp lệ.", "message_en": "Unknown unit."})
+    search = services.ReceiptSearch(code=values["code"][:64], unit_id=unit_id, date_from=days["from"], date_to=days["to"], timezone=settings.timezone)
+    kept = {k: v for k, v in values.items() if v}
+    values["query"] = urlencode(kept) + "&" if kept else ""
+    return search, values, errors
 
 
-@get("/audit", name="admin:audit", guards=[requires_role("admin")])
+@get("/receipts", name="admin:receipts", guards=[requires_role("viewer")], opt={"access": "viewer"})
+async def receipts(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
+    search, values, errors = _receipt_search(request, settings)
+    result = await services.receipts_page(db_session, services.page_number(request.query_params.get("page")), search=search)
+    ctx = {"result": result.as_dict(), "search": values, "errors": errors, "units": await services.unit_choices(db_session), "pager_query": values["query"]}
+    return admin_page(request, "admin/receipts.html", ctx, status_code=400 if errors else 200)
+
+
+@get("/audit", name="admin:audit", guards=[requires_role("admin")], opt={"access": "admin"})
 async def audit_log(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     result = await services.audit_page(db_session, services.page_number(request.query_params.get("page")))
     return admin_page(request, "admin/audit.html", {"result": result.as_dict()})
@@ -157,12 +190,12 @@ async def _api_clients_page(request: Request, db_session: AsyncSession, errors: 
     return admin_page(request, "admin/api_clients.html", ctx, status_code=status_code)
 
 
-@get("/api-clients", name="admin:api-clients", guards=[requires_role("admin")])
+@get("/api-clients", name="admin:api-clients", guards=[requires_role("admin")], opt={"access": "admin"})
 async def api_clients(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     return await _api_clients_page(request, db_session)
 
 
-@post("/api-clients", name="admin:api-clients-create", guards=[requires_role("admin")], status_code=200)
+@post("/api-clients", name="admin:api-clients-create", guards=[requires_role("admin")], opt={"access": "admin"}, status_code=200)
 async def create_api_client(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     from survey.receipts.clients import create_api_client as create
 
@@ -188,7 +221,7 @@ async def create_api_client(request: Request, db_session: NamedDependency[AsyncS
     return admin_page(request, "admin/api_client_created.html", {"client": {"id": client.id, "name": name, "key_prefix": client.key_prefix}, "key": key}, status_code=201)
 
 
-@post("/api-clients/{client_id:int}/revoke", name="admin:api-clients-revoke", guards=[requires_role("admin")], status_code=303)
+@post("/api-clients/{client_id:int}/revoke", name="admin:api-clients-revoke", guards=[requires_role("admin")], opt={"access": "admin"}, status_code=303)
 async def revoke_api_client(request: Request, db_session: NamedDependency[AsyncSession], client_id: FromPath[int]) -> Redirect:
     from survey.receipts.clients import revoke_api_client as revoke
 
@@ -206,21 +239,17 @@ async def revoke_api_client(request: Request, db_session: NamedDependency[AsyncS
 # --------------------------------------------------------------------------- staff accounts
 
 
-@get("/users", name="admin:users", guards=[requires_role("admin")])
+@get("/users", name="admin:users", guards=[requires_role("admin")], opt={"access": "admin"})
 async def user_list(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     ctx = {"users": await users.list_users(db_session), "roles": ROLE_CHOICES, "errors": [], "form": {}, "units": await services.manager_unit_choices(db_session)}
     return admin_page(request, "admin/users.html", ctx)
 
 
-ROLE_CHOICES = [
-    {"id": "admin", "label": "Quản trị (Sở Nội vụ)"},
-    {"id": "statistician", "label": "Thống kê"},
-    {"id": "viewer", "label": "Chỉ xem"},
-    {"id": "unit_manager", "label": "Quản lý đơn vị (xem kết quả của đơn vị mình)"},
-]
+#: the roles offered by the form (their labels come from survey/labels.py)
+ROLE_CHOICES = [{"id": r} for r in ("admin", "statistician", "viewer", "unit_manager")]
 
 
-@post("/users", name="admin:users-create", guards=[requires_role("admin")], status_code=303)
+@post("/users", name="admin:users-create", guards=[requires_role("admin")], opt={"access": "admin"}, status_code=303)
 async def user_create(request: Request, db_session: NamedDependency[AsyncSession]) -> Template | Redirect:
     form = await _form(request)
     try:
@@ -229,9 +258,9 @@ async def user_create(request: Request, db_session: NamedDependency[AsyncSession
             full_name=form.get("full_name", "").strip()[:255], unit_code=form.get("unit_code") or None, actor=_actor(request),
         )
     except users.WeakPassword as exc:
-        errors = [{"field": "password", "message": str(exc)}]
+        errors = [{"field": "password", "message_vi": exc.message_vi, "message_en": exc.message_en}]
     except users.InvalidUser as exc:
-        errors = [{"field": exc.field or ("role" if "role" in str(exc) else "username"), "message": str(exc)}]
+        errors = [{"field": exc.field, "message_vi": exc.message_vi, "message_en": exc.message_en}]
     else:
         return Redirect("/admin/users", status_code=303)
     form.pop("password", None)
@@ -239,9 +268,20 @@ async def user_create(request: Request, db_session: NamedDependency[AsyncSession
     return admin_page(request, "admin/users.html", ctx, status_code=400)
 
 
+@post("/users/{user_id:int}/deactivate", name="admin:users-deactivate", guards=[requires_role("admin")], opt={"access": "admin"}, status_code=303)
+async def user_deactivate(request: Request, db_session: NamedDependency[AsyncSession], user_id: FromPath[int]) -> Redirect:
+    """Lock an account: its sessions end at once (a copied cookie is refused on the next request)."""
+    me = current_user(request)
+    if me is not None and me.id == user_id:
+        raise HTTPException(status_code=400, detail="Không thể tự khóa tài khoản của mình.")
+    if await users.deactivate_user(db_session, user_id, actor=_actor(request)) is None:
+        raise NotFoundException("Không tìm thấy tài khoản này.")
+    return Redirect("/admin/users", status_code=303)
+
+
 admin_router = Router(
     path="/admin",
-    route_handlers=[login_form, login, logout, dashboard, units, procedures, receipts, audit_log, api_clients, create_api_client, revoke_api_client, user_list, user_create],
+    route_handlers=[login_form, login, logout, dashboard, units, procedures, receipts, audit_log, api_clients, create_api_client, revoke_api_client, user_list, user_create, user_deactivate],
     exception_handlers={401: redirect_to_login},
     include_in_schema=False,
     tags=["admin"],

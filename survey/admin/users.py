@@ -30,6 +30,8 @@ from survey.settings import Settings
 
 #: Shortest password accepted for a staff account.
 MIN_PASSWORD_LENGTH = 10
+#: ``login_attempts.username`` of attempts that are not sign-ins (e.g. ``#kiosk-enrol``); no username has ``#``
+PURPOSE_PREFIX = "#"
 USERNAME_MAX = 64
 
 _hasher = PasswordHasher()
@@ -37,15 +39,24 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("hailong-no-such-user")
 
 
-class WeakPassword(ValueError):
-    """The password is too short (message in Vietnamese and English)."""
+class _BilingualError(ValueError):
+    """``message_vi`` for Vietnamese pages, ``message_en`` for English ones; ``str()`` (the CLI) gives both."""
+
+    def __init__(self, message_vi: str, message_en: str):
+        super().__init__(f"{message_vi} / {message_en}")
+        self.message_vi = message_vi
+        self.message_en = message_en
 
 
-class InvalidUser(ValueError):
-    """Bad username or role, or the username is taken; ``field`` names the form field when it is not obvious."""
+class WeakPassword(_BilingualError):
+    """The password is too short."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
+
+class InvalidUser(_BilingualError):
+    """Bad username or role, or the username is taken; ``field`` names the form field."""
+
+    def __init__(self, message_vi: str, message_en: str, field: str = "username"):
+        super().__init__(message_vi, message_en)
         self.field = field
 
 
@@ -67,8 +78,8 @@ def hash_password(password: str) -> str:
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(
-            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự / "
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters (it has {len(password)})."
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự (mật khẩu này có {len(password)}).",
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters (it has {len(password)}).",
         )
 
 
@@ -85,13 +96,16 @@ async def create_user(
     """
     name = normalise_username(username)
     if not name or len(name) > USERNAME_MAX or not all(c.isalnum() or c in "._-" for c in name):
-        raise InvalidUser("Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch ngang, gạch dưới (tối đa 64 ký tự) / username: letters, digits, . _ - (at most 64).")
+        raise InvalidUser(
+            "Tên đăng nhập chỉ gồm chữ, số, dấu chấm, gạch ngang, gạch dưới (tối đa 64 ký tự).",
+            "The username may only have letters, digits, . _ - (at most 64).",
+        )
     if role not in ROLES:
-        raise InvalidUser(f"Vai trò phải là một trong {', '.join(ROLES)} / role must be one of {', '.join(ROLES)}.")
+        raise InvalidUser(f"Vai trò phải là một trong {', '.join(ROLES)}.", f"The role must be one of {', '.join(ROLES)}.", "role")
     unit_id = await _manager_unit(session, role, unit_code)
     check_password_strength(password)
     if await session.scalar(select(User.id).where(User.username == name)) is not None:
-        raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại / username “{name}” is taken.")
+        raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại.", f"The username “{name}” is taken.")
     user = User(username=name, full_name=full_name, password_hash=hash_password(password), role=role, active=True, unit_id=unit_id)
     session.add(user)
     try:
@@ -101,7 +115,7 @@ async def create_user(
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại / username “{name}” is taken.") from None
+        raise InvalidUser(f"Tên đăng nhập “{name}” đã tồn tại.", f"The username “{name}” is taken.") from None
     return user
 
 
@@ -112,13 +126,13 @@ async def _manager_unit(session: AsyncSession, role: str, unit_code: str | None)
     code = (unit_code or "").strip()
     if role != "unit_manager":
         if code:
-            raise InvalidUser("Chỉ tài khoản quản lý đơn vị mới gắn với một đơn vị / only a unit_manager account has a unit.", field="unit_code")
+            raise InvalidUser("Chỉ tài khoản quản lý đơn vị mới gắn với một đơn vị.", "Only a unit manager account has a unit.", "unit_code")
         return None
     if not code:
-        raise InvalidUser("Tài khoản quản lý đơn vị cần chọn đơn vị / a unit_manager account needs its unit.", field="unit_code")
+        raise InvalidUser("Tài khoản quản lý đơn vị cần chọn đơn vị.", "A unit manager account needs its unit.", "unit_code")
     unit_id = await session.scalar(select(Unit.id).where(Unit.code == code))
     if unit_id is None:
-        raise InvalidUser(f"Không có đơn vị mã “{code}” / no unit with code “{code}”.", field="unit_code")
+        raise InvalidUser(f"Không có đơn vị mã “{code}”.", f"No unit with code “{code}”.", "unit_code")
     return unit_id
 
 
@@ -143,7 +157,9 @@ async def is_throttled(session: AsyncSession, settings: Settings, username: str,
     limit = settings.login_max_attempts
     if await _recent_failures(session, since, LoginAttempt.username == username) >= limit:
         return True
-    return await _recent_failures(session, since, LoginAttempt.client_key == client) >= limit
+    # only sign-in attempts count here: other purposes (``#kiosk-enrol``) keep their own counter per client
+    sign_ins = ~LoginAttempt.username.startswith(PURPOSE_PREFIX)
+    return await _recent_failures(session, since, LoginAttempt.client_key == client, sign_ins) >= limit
 
 
 async def client_is_throttled(session: AsyncSession, settings: Settings, purpose: str, client: str) -> bool:
@@ -195,3 +211,36 @@ async def list_users(session: AsyncSession) -> list[dict]:
         .order_by(User.username)
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def deactivate_user(session: AsyncSession, user_id: int, *, actor: str) -> User | None:
+    """Lock an account and end all its sessions at once (audited, committed). None if there is no such user."""
+    from survey.security import sessions
+
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    user.active = False
+    ended = await sessions.end_all_for_user(session, user.id)
+    audit.record(session, actor, "user.deactivate", "user", user.id, username=user.username, sessions_ended=ended)
+    await session.commit()
+    return user
+
+
+async def set_password(session: AsyncSession, username: str, password: str, *, actor: str) -> User:
+    """Set a new password and end every session of the account (audited, committed).
+
+    Raises WeakPassword, or InvalidUser when there is no such account.
+    """
+    from survey.security import sessions
+
+    check_password_strength(password)
+    name = normalise_username(username)
+    user = await session.scalar(select(User).where(User.username == name))
+    if user is None:
+        raise InvalidUser(f"Không có tài khoản “{name}” / no account “{name}”.")
+    user.password_hash = hash_password(password)
+    ended = await sessions.end_all_for_user(session, user.id)
+    audit.record(session, actor, "user.password", "user", user.id, username=user.username, sessions_ended=ended)
+    await session.commit()
+    return user

@@ -69,6 +69,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from survey import audit
     from survey.campaigns import services
     from survey.campaigns.frame_csv import FrameCsvError, parse_frame_csv
     from survey.db.engine import make_engine, make_sessionmaker
@@ -123,7 +124,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                             bar.update(tasks[stage], completed=done, total=max(total, 1))
 
                         result = await services.draw(
-                            session, frame, design, actor="cli", frame_description=description, flt=flt, progress=progress
+                            session, frame, design, actor=audit.cli_actor(), frame_description=description, flt=flt, progress=progress
                         )
                         pv = result.preview
                 except services.SamplingInputError as exc:

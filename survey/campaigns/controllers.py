@@ -20,10 +20,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey import labels
 from survey.admin.controllers import admin_page, redirect_to_login
 from survey.admin.guards import current_user, requires_role
 from survey.campaigns import services
 from survey.campaigns.forms import CHANNELS, STRATA_CHOICES, parse_design_form
+from survey.labels import N_
 from survey.questionnaires import registry
 from survey.responses import pages
 from survey.responses.services import (
@@ -55,11 +57,27 @@ def _errors(errors: list[FieldError], lang: str) -> list[dict[str, str]]:
     return [{"field": e.field, "message": e.message(lang)} for e in errors]
 
 
+async def _unit_names(db_session: AsyncSession) -> dict[str, dict[str, str]]:
+    """{"unit": {unit code: name}}: what a stratum label like ``000.00.01.H99 | Hộ tịch`` is read as."""
+    from sqlalchemy import select
+
+    from survey.db.models import Unit
+
+    return {"unit": dict((await db_session.execute(select(Unit.code, Unit.name))).all())}
+
+
+def _labelled(rows: list[dict[str, Any]], strata: Any, lang: str, names: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """Rows with a ``label`` beside their ``stratum`` code (the code stays for exports and tests)."""
+    return [{**r, "label": labels.stratum_label(r["stratum"], strata or (), lang, names)} for r in rows]
+
+
 async def _design_page(
     request: Request, db_session: AsyncSession, values: dict[str, Any] | None = None, errors: list[FieldError] = (),
     preview: services.Preview | None = None, status_code: int = 200,
 ) -> Template:
     lang = current_language(request)
+    names = await _unit_names(db_session)
+    strata = () if (values or DEFAULT_VALUES).get("strata") in ("none", "") else str((values or DEFAULT_VALUES).get("strata") or "unit").split(",")
     ctx = {
         "campaigns": await services.list_campaigns(db_session),
         "choices": await services.form_choices(db_session),
@@ -70,8 +88,9 @@ async def _design_page(
         "errors": _errors(list(errors), lang),
         "error_fields": {e.field for e in errors},
         "preview": None if preview is None else {
-            "frame_size": preview.frame_size, "n": preview.n, "rows": preview.rows, "reserve_size": preview.reserve_size,
-            "total": sum(r["sample"] for r in preview.rows), "warnings": preview.warnings,
+            "frame_size": preview.frame_size, "n": preview.n, "rows": _labelled(preview.rows, strata, lang, names),
+            "reserve_size": preview.reserve_size, "total": sum(r["sample"] for r in preview.rows),
+            "warnings": preview.warnings if lang == "en" else preview.warnings_vi,
         },
     }
     return admin_page(request, "admin/sampling_index.html", ctx, status_code=status_code)
@@ -118,15 +137,34 @@ async def draw(request: Request, db_session: NamedDependency[AsyncSession], sett
 async def campaign(request: Request, db_session: NamedDependency[AsyncSession], campaign_id: FromPath[int]) -> Template:
     report = await services.campaign_report(db_session, campaign_id)
     if report is None:
-        raise NotFoundException("Không tìm thấy đợt khảo sát.")
-    return admin_page(request, "admin/sampling_campaign.html", {"c": report, "errors": [], "statuses": services.MEMBER_STATUSES})
+        raise NotFoundException(N_("Không tìm thấy đợt khảo sát."))
+    ctx = {"c": await _label_report(db_session, report, current_language(request)), "errors": [], "statuses": services.MEMBER_STATUSES}
+    return admin_page(request, "admin/sampling_campaign.html", ctx)
+
+
+async def _label_report(db_session: AsyncSession, report: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The campaign report with labels for people beside the codes (strata, units, channels)."""
+    names = await _unit_names(db_session)
+    strata = report["design"].get("strata") or ()
+    out = {**report, "allocation": _labelled(report["allocation"] or [], strata, lang, names), "checks": {}}
+    for key, chk in report["checks"].items():
+        if chk is None:
+            out["checks"][key] = None
+            continue
+        smd = []
+        for r in chk["smd"]:
+            var, cat = r["variable"], r["category"]
+            shown = labels.label("receipt_channel", cat, lang) if var == "channel" else names.get(var, {}).get(cat, cat)
+            smd.append({**r, "variable_label": labels.label("strata", var, lang), "category_label": shown})
+        out["checks"][key] = {**chk, "strata": _labelled(chk["strata"], strata, lang, names), "smd": smd}
+    return out
 
 
 @post("/{campaign_id:int}/dispositions", name="sampling:dispositions", guards=STATISTICIAN, status_code=303)
 async def dispositions(request: Request, db_session: NamedDependency[AsyncSession], campaign_id: FromPath[int]) -> Template | Redirect:
     report = await services.campaign_report(db_session, campaign_id)
     if report is None:
-        raise NotFoundException("Không tìm thấy đợt khảo sát.")
+        raise NotFoundException(N_("Không tìm thấy đợt khảo sát."))
     text = (await request.form()).get("codes") or ""
     codes: dict[int, str] = {}
     errors: list[FieldError] = []
@@ -148,7 +186,7 @@ async def dispositions(request: Request, db_session: NamedDependency[AsyncSessio
             errors = exc.errors
     if errors:
         lang = current_language(request)
-        ctx = {"c": report, "errors": _errors(errors, lang), "statuses": services.MEMBER_STATUSES, "codes": text}
+        ctx = {"c": await _label_report(db_session, report, lang), "errors": _errors(errors, lang), "statuses": services.MEMBER_STATUSES, "codes": text}
         return admin_page(request, "admin/sampling_campaign.html", ctx, status_code=400)
     return Redirect(f"/admin/sampling/{campaign_id}", status_code=303)
 
@@ -157,7 +195,7 @@ async def _rows(db_session: AsyncSession, settings: Settings, campaign_id: int) 
     try:
         return await services.call_list(db_session, campaign_id, settings)
     except LookupError:
-        raise NotFoundException("Không tìm thấy đợt khảo sát.") from None
+        raise NotFoundException(N_("Không tìm thấy đợt khảo sát.")) from None
 
 
 def _download(body: bytes, media_type: str, filename: str) -> Response:
@@ -187,6 +225,7 @@ async def calls_xlsx(request: Request, db_session: NamedDependency[AsyncSession]
 sampling_router = Router(
     path="/admin/sampling",
     route_handlers=[index, preview, draw, campaign, dispositions, calls_csv, calls_xlsx],
+    opt={"access": "statistician"},
     exception_handlers={401: redirect_to_login},
     include_in_schema=False,
     tags=["admin"],
@@ -197,6 +236,7 @@ sampling_router = Router(
 
 INVITE_PATHS = ["/c/{token:str}", "/C/{token:str}"]
 INVITE_THANKS = ["/c/{token:str}/cam-on", "/C/{token:str}/cam-on"]
+INVITE_DECLINE = ["/c/{token:str}/khong-tham-gia", "/C/{token:str}/khong-tham-gia"]
 
 
 def _today(settings: Settings):
@@ -232,7 +272,7 @@ def _survey_page(request: Request, inv: services.Invitation, settings: Settings,
     return page(request, "citizen/survey.html", ctx, status_code=status)
 
 
-@get(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def invite_get(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     inv = await _open_invitation(request, db_session, token, settings)
     if isinstance(inv, Template):
@@ -249,7 +289,7 @@ def member_client_uuid(member_id: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hailong:campaign-member:{member_id}"))
 
 
-@post(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@post(INVITE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def invite_post(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     inv = await _open_invitation(request, db_session, token, settings)
     if isinstance(inv, Template):
@@ -273,7 +313,7 @@ async def invite_post(request: Request, token: FromPath[str], db_session: NamedD
     return Redirect(path=f"/c/{inv.token}/cam-on?lang={lang}", status_code=303)
 
 
-@get(INVITE_THANKS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(INVITE_THANKS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def invite_thanks(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     inv = await _open_invitation(request, db_session, token, settings, refuse_answered=False)
     if isinstance(inv, Template):
@@ -283,4 +323,13 @@ async def invite_thanks(request: Request, token: FromPath[str], db_session: Name
     return page(request, "citizen/thanks.html")
 
 
-ROUTES: list = [sampling_router, invite_get, invite_post, invite_thanks]
+@get(INVITE_DECLINE, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
+async def invite_declined(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
+    """"Không tham gia": a polite goodbye; nothing is written (the member stays as the interviewer left it)."""
+    inv = await _open_invitation(request, db_session, token, settings)
+    if isinstance(inv, Template):
+        return inv
+    return page(request, "citizen/declined.html", {"back_path": f"/c/{inv.token}"})
+
+
+ROUTES: list = [sampling_router, invite_get, invite_post, invite_thanks, invite_declined]

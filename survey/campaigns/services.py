@@ -182,7 +182,9 @@ class Preview:
     rows: list[dict[str, Any]]
     reserve_size: int
     empty_sample_strata: int
+    #: English, for the command line (``warnings_vi`` holds the same in Vietnamese for the pages)
     warnings: list[str] = field(default_factory=list)
+    warnings_vi: list[str] = field(default_factory=list)
 
 
 async def _neyman_sd(session: AsyncSession, design: SampleDesign, labels: np.ndarray) -> np.ndarray:
@@ -228,10 +230,11 @@ async def plan(session: AsyncSession | None, frame: Frame, design: SampleDesign,
         for lab, Nh, nh, rh in zip(labels, counts, n_h, r_h, strict=True)
     ]
     empty = int((n_h == 0).sum())
-    warnings = []
+    warnings, warnings_vi = [], []
     if empty:
         warnings.append(f"{empty} stratum/strata get no sample (inclusion probability 0): raise n or set a minimum.")
-    return labels_per_row, n, sd, Preview(N, n, rows, int(r_h.sum()), empty, warnings)
+        warnings_vi.append(f"{empty} tầng không được chọn mẫu nào (xác suất chọn bằng 0): tăng cỡ mẫu n hoặc đặt mức tối thiểu mỗi tầng.")
+    return labels_per_row, n, sd, Preview(N, n, rows, int(r_h.sum()), empty, warnings, warnings_vi)
 
 
 async def preview(session: AsyncSession | None, frame: Frame, design: SampleDesign, flt: FrameFilter | None = None) -> Preview:
@@ -435,7 +438,7 @@ async def list_campaigns(session: AsyncSession) -> list[dict[str, Any]]:
     rows = (await session.execute(select(SamplingCampaign).order_by(SamplingCampaign.id.desc()))).scalars().all()
     return [
         {"id": c.id, "name": c.name, "frame_size": c.frame_size, "sample_size": c.sample_size, "reserve_size": c.reserve_size,
-         "strata": ", ".join(c.design.get("strata") or []) or "—", "allocation": c.design.get("allocation"), "seed": c.seed,
+         "strata": list(c.design.get("strata") or []), "allocation": c.design.get("allocation"), "seed": c.seed,
          "created_by": c.created_by, "drawn_at": c.drawn_at}
         for c in rows
     ]

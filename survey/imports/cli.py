@@ -45,6 +45,7 @@ def run_import(kind: str, path: Path, settings: Settings, *, show_progress: bool
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from survey import audit
     from survey.db.engine import make_engine, make_sessionmaker
     from survey.db.migrate import upgrade
     from survey.imports import services
@@ -71,12 +72,13 @@ def run_import(kind: str, path: Path, settings: Settings, *, show_progress: bool
                 def advance(n: int) -> None:
                     bar.update(task, advance=n)
 
+                who = {"actor": audit.cli_actor(), "source_name": path.name}
                 async with make_sessionmaker(engine)() as session:
                     if kind == "units":
-                        return await services.import_units(session, data, advance)
+                        return await services.import_units(session, data, advance, **who)
                     if kind == "procedures":
-                        return await services.import_procedures(session, data, advance)
-                    return await services.import_receipts(session, data, settings, advance)
+                        return await services.import_procedures(session, data, advance, **who)
+                    return await services.import_receipts(session, data, settings, advance, **who)
         finally:
             await engine.dispose()
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey import audit
 from survey.db.models import Procedure, Unit
 from survey.db.models.units import UNIT_KINDS
 from survey.inputs import text_error
@@ -205,7 +206,7 @@ def _stop(errors: list[RowError]) -> None:
 # --------------------------------------------------------------------------- units
 
 
-async def import_units(session: AsyncSession, source: str | Path | bytes, progress: Progress | None = None) -> ImportResult:
+async def import_units(session: AsyncSession, source: str | Path | bytes, progress: Progress | None = None, *, actor: str = "import", source_name: str | None = None) -> ImportResult:
     rows = read_rows(source, "units")
     errors: list[RowError] = []
     parsed = []
@@ -259,6 +260,7 @@ async def import_units(session: AsyncSession, source: str | Path | bytes, progre
             await session.flush()  # children on later lines need this unit's id
             if progress is not None:
                 progress(1)
+        audit.record(session, actor, "import.units", "unit", None, rows=len(parsed), created=created, updated=updated, file=source_name or _source_label(source))
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -269,7 +271,7 @@ async def import_units(session: AsyncSession, source: str | Path | bytes, progre
 # --------------------------------------------------------------------------- procedures
 
 
-async def import_procedures(session: AsyncSession, source: str | Path | bytes, progress: Progress | None = None) -> ImportResult:
+async def import_procedures(session: AsyncSession, source: str | Path | bytes, progress: Progress | None = None, *, actor: str = "import", source_name: str | None = None) -> ImportResult:
     rows = read_rows(source, "procedures")
     errors: list[RowError] = []
     parsed = []
@@ -303,6 +305,7 @@ async def import_procedures(session: AsyncSession, source: str | Path | bytes, p
                 updated += 1
             if progress is not None:
                 progress(1)
+        audit.record(session, actor, "import.procedures", "procedure", None, rows=len(parsed), created=created, updated=updated, file=source_name or _source_label(source))
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -314,7 +317,8 @@ async def import_procedures(session: AsyncSession, source: str | Path | bytes, p
 
 
 async def import_receipts(
-    session: AsyncSession, source: str | Path | bytes, settings: Settings, progress: Progress | None = None
+    session: AsyncSession, source: str | Path | bytes, settings: Settings, progress: Progress | None = None, *, actor: str = "import",
+    source_name: str | None = None,
 ) -> ImportResult:
     rows = read_rows(source, "receipts")
     errors: list[RowError] = []
@@ -366,10 +370,16 @@ async def import_receipts(
     if errors:  # row-level parse errors also stop the import: undo the flushed inserts
         await session.rollback()
         _stop(errors)
+    created = sum(r.created for r in results)
     try:
+        audit.record(session, actor, "import.receipts", "receipt", None, rows=len(results), created=created, unchanged=len(results) - created, file=source_name or _source_label(source))
         await session.commit()
     except BaseException:
         await session.rollback()
         raise
-    created = sum(r.created for r in results)
     return ImportResult(rows=len(results), created=created, updated=len(results) - created)
+
+
+def _source_label(source: str | Path | bytes) -> str:
+    """The file's name for the audit log (its path may say who ran it; the content is never logged)."""
+    return Path(source).name if isinstance(source, str | Path) else "-"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 from datetime import date
 from pathlib import Path
@@ -26,12 +25,9 @@ def _date(text: str) -> date:
 
 
 def _actor(args: argparse.Namespace) -> str:
-    if getattr(args, "actor", None):
-        return args.actor
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in some containers
-        return "cli"
+    from survey.audit import cli_actor
+
+    return args.actor if getattr(args, "actor", None) else cli_actor()  # cli:<os user>, as every command
 
 
 def _indices_args(p: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from survey import audit
 from survey.cli import command
 from survey.settings import Settings
 
@@ -144,7 +145,7 @@ def par_command(args: argparse.Namespace, settings: Settings) -> int:
         if sub == "import-appraisal":
             try:
                 data = args.file.read_bytes()
-                result = await par.import_appraisal(session, data, year=args.year, methodology_id=args.methodology, actor="cli")
+                result = await par.import_appraisal(session, data, year=args.year, methodology_id=args.methodology, actor=audit.cli_actor())
             except OSError as exc:
                 return _fail(f"{args.file}: {exc.strerror}")
             except LookupError as exc:
@@ -157,7 +158,7 @@ def par_command(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if sub == "compose":
             try:
-                comp = await par.compose_block(session, year=args.year, methodology_id=args.methodology, block=args.block, actor="cli",
+                comp = await par.compose_block(session, year=args.year, methodology_id=args.methodology, block=args.block, actor=audit.cli_actor(),
                                                index_run_id=args.index_run, panel_ids=args.panel)
             except (par.ParInputError, LookupError) as exc:
                 return _fail(str(exc))
@@ -199,7 +200,7 @@ def experts_command(args: argparse.Namespace, settings: Settings) -> int:
             if sub == "create-panel":
                 groups = ex.load_groups(args.groups) if args.groups else None
                 pid = await ex.create_panel(session, year=args.year, name=args.name, methodology_ids=args.methodology,
-                                            expires_on=args.expires, actor="cli", groups=groups)
+                                            expires_on=args.expires, actor=audit.cli_actor(), groups=groups)
                 print(f"panel {pid} created")
             elif sub == "import-members":
                 result = await ex.import_members(session, args.panel, args.file.read_bytes(), "cli")

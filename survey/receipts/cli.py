@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from survey import audit
 from survey.cli import command
 from survey.settings import Settings
 
@@ -37,10 +38,12 @@ def create_api_client_cmd(args: argparse.Namespace, settings: Settings) -> int:
                         print(f"error: --unit: unknown unit {args.unit!r}", file=sys.stderr)
                         return 1
                 try:
-                    client, key = await create_api_client(session, args.name, unit_id=unit_id)
+                    client, key = await create_api_client(session, args.name, unit_id=unit_id, commit=False)
                 except ValueError as exc:
                     print(f"error: {exc}", file=sys.stderr)
                     return 1
+                audit.record(session, audit.cli_actor(), "api_client.create", "api_client", client.id, name=client.name, unit_id=unit_id, key_prefix=client.key_prefix)
+                await session.commit()
                 print(f"API client #{client.id} {client.name!r} (prefix {client.key_prefix}) created.")
                 print("Key (shown once, store it now):")
                 print(key)
@@ -65,10 +68,12 @@ def revoke_api_client_cmd(args: argparse.Namespace, settings: Settings) -> int:
         try:
             async with make_sessionmaker(engine)() as session:
                 try:
-                    client = await revoke_api_client(session, args.client_id)
+                    client = await revoke_api_client(session, args.client_id, commit=False)
                 except LookupError as exc:
                     print(f"error: {exc}", file=sys.stderr)
                     return 1
+                audit.record(session, audit.cli_actor(), "api_client.revoke", "api_client", client.id, name=client.name)
+                await session.commit()
                 print(f"API client #{client.id} {client.name!r} revoked.")
                 return 0
         finally:

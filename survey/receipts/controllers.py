@@ -26,8 +26,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from survey import i18n
 from survey.db.models import ApiClient
 from survey.inputs import json_body_errors, param_errors
+from survey.labels import N_
 from survey.receipts import qr, services
 from survey.receipts.auth import API_SECURITY, api_key_guard, provide_api_client
 from survey.receipts.schemas import ErrorRead, ReceiptBatch, ReceiptBatchRead, ReceiptCreate, ReceiptRead
@@ -112,6 +114,7 @@ class ReceiptApi(Controller):
     path = "/api/v1/receipts"
     tags = ["receipts"]
     guards = [api_key_guard]
+    opt = {"access": "api_client"}
     security = API_SECURITY
     dependencies = {"api_client": Provide(provide_api_client, sync_to_thread=False)}
 
@@ -171,14 +174,15 @@ def _check_token(settings: Settings, token: str) -> str:
     try:
         services.verify_receipt_token(settings, token)
     except TokenExpired:
-        raise HTTPException(status_code=410, detail="Mã QR này đã hết hạn khảo sát.") from None
+        raise HTTPException(status_code=410, detail=N_("Mã QR này đã hết hạn khảo sát.")) from None
     except TokenError:
-        raise NotFoundException(detail="Mã QR không hợp lệ.") from None
+        raise NotFoundException(detail=N_("Mã QR không hợp lệ.")) from None
     return token.strip().upper()
 
 
 @get(
     "/qr/{name:str}",
+    opt={"access": "public"},
     tags=["qr"],
     summary="QR code of a receipt's survey link: /qr/{token}.svg or /qr/{token}.png",
     description="Public and token-addressed; the token is verified without the database. 404 forged, 410 expired.",
@@ -204,6 +208,7 @@ async def qr_image(name: FromPath[str], settings: NamedDependency[Settings]) -> 
 
 @get(
     "/slip/{token:str}",
+    opt={"access": "public"},
     tags=["qr"],
     summary="Printable receipt slip with the QR code (58 mm, 80 mm or A5)",
     media_type="text/html",
@@ -223,16 +228,19 @@ async def slip(
 ) -> Template:
     size = size.lower()
     if size not in SLIP_SIZES:
-        raise HTTPException(status_code=400, detail="size: must be 58, 80 or a5", extra={"errors": [{"field": "size", "message": "must be 58, 80 or a5"}]})
+        message = N_("Khổ giấy phải là 58, 80 hoặc A5.")
+        raise HTTPException(status_code=400, detail=message, extra={"errors": [{"field": "size", "message": message, "message_en": "size must be 58, 80 or a5"}]})
     token = _check_token(settings, token)
     try:
         ctx = await services.slip_context(db_session, settings, token)
     except LookupError:
-        raise NotFoundException(detail="Không tìm thấy giấy tiếp nhận.") from None
+        raise NotFoundException(detail=N_("Không tìm thấy giấy tiếp nhận.")) from None
     ctx["size"] = size
     ctx["sizes"] = SLIP_SIZES
     ctx["qr_svg"] = qr.svg_inline(ctx["survey_url"])
-    return page(request, "receipts/slip.html", ctx)
+    # a printed slip is in the language of the unit that issued it (every unit of the province works in
+    # Vietnamese), whatever language the printing clerk's browser last chose
+    return page(request, "receipts/slip.html", ctx, lang=i18n.DEFAULT_LANGUAGE)
 
 
 ROUTES: list = [ReceiptApi, qr_image, slip]

@@ -31,6 +31,7 @@ from survey.web import current_language, page
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 SURVEY_PATHS = ["/r/{token:str}", "/R/{token:str}"]
 THANKS_PATHS = ["/r/{token:str}/cam-on", "/R/{token:str}/cam-on"]
+DECLINE_PATHS = ["/r/{token:str}/khong-tham-gia", "/R/{token:str}/khong-tham-gia"]
 
 
 def _link_error(request: Request, exc: LookupError) -> Template:
@@ -54,7 +55,7 @@ def _survey_page(request: Request, link: ReceiptLink, settings: Settings, values
     return page(request, "citizen/survey.html", ctx, status_code=status)
 
 
-@get(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def survey_get(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     """Consent notice first; ``?start=1`` (the "Bắt đầu" button, a plain GET form) shows the questionnaire."""
     try:
@@ -68,7 +69,7 @@ async def survey_get(request: Request, token: FromPath[str], db_session: NamedDe
     return _survey_page(request, link, settings)
 
 
-@post(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@post(SURVEY_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def survey_post(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     try:
         link = await pages.open_receipt(db_session, token, settings)
@@ -90,7 +91,7 @@ async def survey_post(request: Request, token: FromPath[str], db_session: NamedD
     return Redirect(path=f"/r/{link.token}/cam-on{_lang_suffix(lang)}", status_code=303)
 
 
-@get(THANKS_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS)
+@get(THANKS_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
 async def survey_thanks(request: Request, token: FromPath[str], db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template | Redirect:
     try:
         link = await pages.open_receipt(db_session, token, settings)
@@ -99,6 +100,16 @@ async def survey_thanks(request: Request, token: FromPath[str], db_session: Name
     if not await pages.is_answered(db_session, link):
         return Redirect(path=f"/r/{link.token}", status_code=303)
     return page(request, "citizen/thanks.html")
+
+
+@get(DECLINE_PATHS, include_in_schema=False, response_headers=PRIVATE_HEADERS, opt={"access": "public"})
+async def survey_declined(request: Request, token: FromPath[str], settings: NamedDependency[Settings]) -> Template:
+    """"Không tham gia" on the consent page: a polite goodbye; nothing is read or written but the token check."""
+    try:
+        pages.check_token(token, settings)
+    except (LinkNotFound, LinkExpired) as exc:
+        return _link_error(request, exc)
+    return page(request, "citizen/declined.html", {"back_path": f"/r/{token.strip().upper()}"})
 
 
 # --------------------------------------------------------------------------- JSON API
@@ -130,6 +141,7 @@ def _field_errors(errors: list[FieldError]) -> list[dict[str, Any]]:
 
 @post(
     "/api/v1/responses",
+    opt={"access": "public"},  # the receipt token in the body authorises
     status_code=201,
     tags=["responses"],
     summary="Store the answer to a receipt's survey",
@@ -171,4 +183,4 @@ async def create_response(data: JSONBody[ResponseIn], db_session: NamedDependenc
     return ResponseCreated(id=stored.id)
 
 
-ROUTES: list = [survey_get, survey_post, survey_thanks, create_response]
+ROUTES: list = [survey_get, survey_post, survey_thanks, survey_declined, create_response]

@@ -258,7 +258,7 @@ async def demo_links(session: AsyncSession, base: str, unit_code: str, manager_l
     if await session.scalar(select(Unit.id).where(Unit.code == unit_code)) is not None:
         out.append(f"  Unit page            {base}/admin/ket-qua/don-vi/{unit_code}")
     if manager_login and await session.scalar(select(User.id).where(User.username == manager_login[0])) is not None:
-        out.append(f"    unit manager: {manager_login[0]} / {manager_login[1]}   (sees only that unit)")
+        out.append(f"    unit manager: {manager_login[0]}   (sees only that unit; password in the demo credentials file)")
     out.append(f"  Public results       {base}/cong-khai   (no sign-in)")
     runs = [r for r in await list_runs(session, published_only=True)]
     published = choose([r for r in runs if r.source == "sample"] or runs, None)

@@ -15,7 +15,10 @@
     var p = document.createElement("p");
     p.className = "count"; p.setAttribute("aria-live", "polite");
     t.parentNode.insertBefore(p, t.nextSibling);
-    var left = function () { p.textContent = (t.maxLength - t.value.length) + " / " + t.maxLength; };
+    // counts what is left, in the page's language: "còn 1.000 ký tự", "1,000 characters left"
+    var text = t.getAttribute("data-count") || "{n}";
+    var lang = document.documentElement.lang === "en" ? "en-US" : "vi-VN";  // 1.000 as survey/i18n.py writes it
+    var left = function () { p.textContent = text.replace("{n}", (t.maxLength - t.value.length).toLocaleString(lang)); };
     t.addEventListener("input", left); left();
   }
   var s = document.querySelector(".error-summary");

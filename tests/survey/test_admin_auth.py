@@ -82,7 +82,7 @@ def test_create_user_command_stores_an_argon2_hash(monkeypatch, settings, capsys
     from argon2 import PasswordHasher
 
     assert PasswordHasher().verify(stored, PASSWORD)
-    assert [(a, actor) for a, actor, _d in actions] == [("user.create", "cli")]
+    assert [(a, actor) for a, actor, _d in actions] == [("user.create", f"cli:{__import__('getpass').getuser()}")]
     assert PASSWORD not in str(actions[0].details)
     assert "noivu" in capsys.readouterr().out
 
@@ -280,7 +280,9 @@ async def test_admin_actions_are_audited(client, db):
     ]
     assert rows[3].target_id == str(client_id)
     audit_page = await client.get("/admin/audit", headers=HTML)
-    assert audit_page.status_code == 200 and "api_client.revoke" in audit_page.text
+    # the code stays machine-readable on the row; people read its label (issue 14 item 8)
+    assert audit_page.status_code == 200 and 'data-action="api_client.revoke"' in audit_page.text
+    assert "Thu hồi khóa API" in audit_page.text and ">api_client.revoke<" not in audit_page.text
 
 
 async def test_user_form_refuses_a_weak_password(client, db):

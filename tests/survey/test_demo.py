@@ -70,7 +70,7 @@ async def test_demo_seeds_an_empty_database_once(settings, db, client):
     assert (await client.get(f"/slip/{info.slip_token}", headers=HTML)).status_code == 200
 
     assert await _count(db, ApiClient) == 1
-    assert set(await db.scalars(select(User.role))) == {"admin", "statistician", "unit_manager"}
+    assert set(await db.scalars(select(User.role))) == {"admin", "statistician", "viewer", "unit_manager"}
     r = await login(client, DEMO_ADMIN, DEMO_PASSWORD)
     assert r.status_code == 303
     assert (await client.get("/admin", headers=HTML)).status_code == 200
@@ -78,7 +78,7 @@ async def test_demo_seeds_an_empty_database_once(settings, db, client):
     again = await ensure_demo_async(settings, "127.0.0.1", 8123)
     assert not again.seeded and again.api_key is None and again.slip_token
     assert await _count(db, Receipt) == n_receipts and await _count(db, Response) == n_responses
-    assert await _count(db, User) == 3 and await _count(db, ApiClient) == 1
+    assert await _count(db, User) == 4 and await _count(db, ApiClient) == 1
     assert "/admin/login" in "\n".join(again.lines())
     # the results pages are among the printed URLs, and the demo unit manager sees their unit only
     printed = "\n".join(info.lines())
@@ -103,12 +103,56 @@ async def test_demo_leaves_a_database_with_data_alone(settings, db):
     assert await _count(db, Unit) == 1 and await _count(db, Receipt) == 0 and await _count(db, User) == 0
 
 
-def test_demo_command_prints_the_urls(monkeypatch, settings, capsys):
+def test_demo_command_prints_the_urls(monkeypatch, settings, capsys, tmp_path):
+    import stat
+
     from survey.cli import main
 
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HAILONG_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("HAILONG_PUBLIC_URL", "http://127.0.0.1:8765")
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    for needle in ("http://127.0.0.1:8765/slip/", "http://127.0.0.1:8765/r/", "http://127.0.0.1:8765/schema", "http://127.0.0.1:8765/kiosk/enrol", "http://127.0.0.1:8765/admin/login", DEMO_PASSWORD, "hl_"):
+    for needle in ("http://127.0.0.1:8765/slip/", "http://127.0.0.1:8765/r/", "http://127.0.0.1:8765/schema", "http://127.0.0.1:8765/kiosk/enrol", "http://127.0.0.1:8765/admin/login"):
         assert needle in out
+    # passwords and the API key are not printed: they are in a file only this user can read, and out says where
+    credentials = tmp_path / ".hailong-demo-credentials"
+    assert str(credentials) in out
+    assert DEMO_PASSWORD not in out and "hl_" not in out
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    text = credentials.read_text()
+    assert f"admin_password={DEMO_PASSWORD}" in text
+    key = next(line.split("=", 1)[1] for line in text.splitlines() if line.startswith("api_key="))
+    assert key.startswith("hl_")
+    # the key in the file works
+    from litestar.testing import TestClient
+
+    from survey.app import create_app
+
+    with TestClient(app=create_app(settings)) as c:
+        assert c.get("/api/v1/receipts/000.00.01.H99-000000-0000", headers={"Authorization": f"Bearer {key}"}).status_code == 404
+        assert c.get("/api/v1/receipts/000.00.01.H99-000000-0000", headers={"Authorization": "Bearer hl_wrong"}).status_code == 401
+    # a second run seeds nothing, prints no secret, and still says where the file is
+    assert main(["demo"]) == 0
+    again = capsys.readouterr().out
+    assert str(credentials) in again and DEMO_PASSWORD not in again and key not in again
+
+
+def test_demo_credentials_file_holds_every_secret_and_only_the_user_reads_it(tmp_path):
+    import stat
+
+    from survey.demo import DemoInfo, write_credentials
+
+    info = DemoInfo(seeded=True, base_url="http://127.0.0.1:8000", api_key="hl_abc_secret", admin_login=("admin", "pw-admin"),
+                    extra_credentials={"unit_manager_password": "pw-manager"})
+    path = tmp_path / "creds"
+    path.write_text("old, world-readable")
+    path.chmod(0o644)
+    assert write_credentials(info, path) == path.resolve()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    assert "admin_password=pw-admin" in text and "api_key=hl_abc_secret" in text and "unit_manager_password=pw-manager" in text
+    printed = "\n".join(info.lines(path))
+    assert str(path) in printed and not any(secret in printed for secret in ("pw-admin", "hl_abc_secret", "pw-manager"))
+    assert write_credentials(DemoInfo(seeded=False, base_url="x"), path) is None  # nothing new: the file stays
+    assert "pw-admin" in path.read_text()

@@ -139,9 +139,13 @@ async def test_slip_dates_are_dd_mm_yyyy_in_vietnamese(client, db, settings):
     assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", shown) and shown == appointment.strftime("%d/%m/%Y")
     assert expires.strftime("%d/%m/%Y") in vi.text
 
-    en = await client.get(f"/slip/{token}?lang=en", headers=HTML)
-    shown_en = re.search(r'class="appointment">([^<]+)<', en.text).group(1)
-    assert shown_en == f"{appointment.day} {appointment:%b %Y}"  # "25 Nov 2026"
+    # a printed slip follows the unit's language (Vietnamese), not the clerk's browser (issue 14 item 10)
+    en = await client.get(f"/slip/{token}?lang=en", headers=HTML, cookies={"lang": "en"})
+    assert '<html lang="vi">' in en.text
+    assert re.search(r'class="appointment">([^<]+)<', en.text).group(1) == shown
+    from survey.i18n import fmt_date
+
+    assert fmt_date(appointment, "en") == f"{appointment.day} {appointment:%b %Y}"  # "25 Nov 2026" on English pages
 
 
 async def test_sampling_preview_writes_decimals_with_a_comma_in_vietnamese(client, db):
@@ -153,10 +157,10 @@ async def test_sampling_preview_writes_decimals_with_a_comma_in_vietnamese(clien
     csrf = await csrf_from(client, "/admin/sampling?lang=vi")
     vi = await client.post("/admin/sampling/preview", data=design_form(csrf), headers=HTML)
     assert vi.status_code == 200, vi.text
-    cells = re.findall(r"<td>(\d+[.,]\d{2})%</td>", vi.text)
+    cells = re.findall(r"<td[^>]*>(\d+[.,]\d{2})%</td>", vi.text)
     assert cells and all("," in c for c in cells), cells
     en = await client.post("/admin/sampling/preview?lang=en", data=design_form(csrf), headers=HTML)
-    cells_en = re.findall(r"<td>(\d+[.,]\d{2})%</td>", en.text)
+    cells_en = re.findall(r"<td[^>]*>(\d+[.,]\d{2})%</td>", en.text)
     assert cells_en == [c.replace(",", ".") for c in cells]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 revision = "0006_experts_par"
-down_revision = "0008_unit_managers"  # main has 0005_indices -> 0008_unit_managers; the lead re-chains
+down_revision = "0008_unit_managers"
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_unit_managers"
-down_revision = "0005_indices"  # 0004_indexes before merging wip/indices; the lead re-chains
+down_revision = "0005_indices"
 branch_labels = None
 depends_on = None
 
