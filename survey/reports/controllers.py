@@ -42,7 +42,7 @@ async def _report(request: Request, session: AsyncSession, settings: Settings, r
             media_type="text/plain; charset=utf-8", status_code=503,
         )
     run = data["run"]
-    key = (run_id, run.status, str(run.published_at), lang, settings.timezone)
+    key = (run_id, run.status, str(run.published_at), lang, settings.timezone, tuple(p["id"] for p in data.get("par", ())))
 
     def make() -> bytes:
         return pdf.html_to_pdf(services.render_html(data, lang=lang, tz=settings.timezone, pdf=True))

@@ -12,7 +12,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from survey.results import present, services, views
+from survey.results import par_public, present, services, views
 from survey.settings import Settings
 
 
@@ -30,7 +30,9 @@ async def report_data(session: AsyncSession, settings: Settings, run_id: int, *,
         raise ReportNotFound(run_id)
     other_summary = services.companion(runs, summary)
     other = await services.read_run(session, other_summary) if other_summary else None
-    return build(run, other, await services.unit_refs(session), lang=lang, min_n=services.min_n(settings))
+    data = build(run, other, await services.unit_refs(session), lang=lang, min_n=services.min_n(settings))
+    data["par"] = await par_public.sections_for_run(session, run.id, lang=lang)  # published PAR rankings fed by this run
+    return data
 
 
 def build(run: Any, other: Any | None, units: dict, *, lang: str, min_n: int) -> dict[str, Any]:
@@ -62,6 +64,7 @@ def build(run: Any, other: Any | None, units: dict, *, lang: str, min_n: int) ->
         "sample": views.sample_view(run, units),
         "annex_groups": annex_groups,
         "min_n": min_n,
+        "par": [],
     }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.admin.controllers import admin_page, redirect_to_login
 from survey.admin.guards import current_user, ensure_unit_visible, requires_role, unit_scope
-from survey.results import charts, present, public, services, views
+from survey.results import charts, par_public, present, public, services, views
 from survey.settings import Settings
 from survey.web import current_language, page
 
@@ -126,13 +126,20 @@ results_router = Router(
 async def public_home(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> Template:
     lang = current_language(request)
     data = await public.page_data(db_session, settings, lang=lang)
-    resp = page(request, "public/cong_khai.html", {**formatters(lang), "data": data, "open_data_url": "/cong-khai/du-lieu-mo.csv" if data else None})
+    par = await par_public.public_sections(db_session, lang=lang)  # published PAR Index rankings only
+    resp = page(request, "public/cong_khai.html", {**formatters(lang), "data": data, "par": par, "open_data_url": "/cong-khai/du-lieu-mo.csv" if data else None})
     resp.headers.update({"Cache-Control": "public, max-age=60"})
     return resp
 
 
 @get("/csv/{file:str}", name="public:csv", opt={"access": "public"})
 async def public_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], file: FromPath[str]) -> Response:
+    if file.startswith(par_public.CSV_PREFIX):  # the published PAR Index ranking of one block
+        found = par_public.find_csv(await par_public.public_sections(db_session, lang=current_language(request)), file)
+        if found is None:
+            raise NotFoundException("Không có bảng xếp hạng Chỉ số CCHC này.")
+        body, sec = found
+        return csv_response(body, f"chi-so-cchc-{sec['year']}-{sec['block']}.csv", private=False)
     data = await public.page_data(db_session, settings, lang=current_language(request))
     if data is None:
         raise NotFoundException("Chưa có kết quả nào được công bố.")

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import run_db
 from tests.e2e.test_accessibility import assert_clean, axe_check
-from tests.results.helpers import add_comments, arrange
+from tests.results.helpers import add_comments, arrange, arrange_par
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +23,7 @@ def results_server(live_server):
     async def seed(session):
         a = await arrange(session)
         await add_comments(session, a.unit_ids["D01"])
+        await arrange_par(session, a.runs["sample"])  # the PAR Index section on /cong-khai and in the report (axe checks it too)
         for username, role, unit in (("noivu", "admin", None), ("thongke", "statistician", None), ("xem", "viewer", None), ("tuphap", "unit_manager", "D01")):
             await create_user(session, username, PASSWORD, role, unit_code=unit, actor="test")
         return a

@@ -164,3 +164,29 @@ async def add_comments(session, unit_id: int, texts=COMMENTS, at: datetime | Non
             integrity_flags=[], review_status="accepted", extra={},
         ))
     await session.commit()
+
+
+#: PAR Index appraisal totals for the departments (survey absent -> rescaled to 100); D01 and D03 end level: a shared rank
+PAR_APPRAISAL = {"D01": 50.0, "D02": 62.0, "D03": 50.0, "D04": 40.0}
+PAR_YEAR = 2026
+
+
+async def arrange_par(session, run_id: int, *, draft_block_too: bool = True) -> dict[str, int]:
+    """A published PAR Index ranking of the departments whose satisfaction points come from run ``run_id``
+    (given equal for D01 and D03 so they tie), and an unpublished one of the wards, which must never be shown."""
+    from survey.par import services as par
+    from tests.par.helpers import COMMUNES, DEPARTMENTS, appraisal_csv
+
+    await par.import_appraisal(session, appraisal_csv(DEPARTMENTS, "department", PAR_APPRAISAL), year=PAR_YEAR, methodology_id=DEPARTMENTS, actor="test")
+    same = {"sipas": 0.9, "admin_766": 1.0}
+    sat = {"D01": same, "D02": {"sipas": 0.72, "admin_766": 1.0}, "D03": same, "D04": {"sipas": 1.0, "admin_766": 1.0}}
+    comp = await par.compose_block(session, year=PAR_YEAR, methodology_id=DEPARTMENTS, block="department", actor="test",
+                                   index_run_id=run_id, satisfaction=sat, panel_ids=[])
+    await par.publish_composition(session, comp.id, "test")
+    out = {"department": comp.id}
+    if draft_block_too:
+        await par.import_appraisal(session, appraisal_csv(COMMUNES, "ward", {"W01": 61.0}), year=PAR_YEAR, methodology_id=COMMUNES, actor="test")
+        draft = await par.compose_block(session, year=PAR_YEAR, methodology_id=COMMUNES, block="ward", actor="test",
+                                        index_run_id=run_id, satisfaction={"W01": same}, panel_ids=[])
+        out["ward_draft"] = draft.id
+    return out

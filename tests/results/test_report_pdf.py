@@ -11,10 +11,11 @@ import pytest
 
 from survey.reports import pdf
 from tests.conftest import require
-from tests.results.helpers import UNITS, arrange
+from tests.results.helpers import UNITS, arrange, arrange_par
 
-#: cover, method, province results, league tables, heat map, unit annex
-EXPECTED_PAGES = 6
+#: cover, method, province results, league tables, heat map, the PAR Index chapter (each chapter starts a page;
+#: its 4 departments fit on one), unit annex
+EXPECTED_PAGES = 7
 
 
 def pct(share: float) -> str:
@@ -36,6 +37,7 @@ def pdf_tools():
 async def test_report_pdf_pages_fonts_and_league_figures(client, db, tmp_path: Path, pdf_tools):
     arranged = await arrange(db)
     run = arranged.runs["sample"]
+    par_ids = await arrange_par(db, run)  # a published PAR Index ranking fed by this run (4 departments) and a draft one
     r = await client.get(f"/cong-khai/bao-cao/{run}.pdf")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     path = tmp_path / "report.pdf"
@@ -78,6 +80,13 @@ async def test_report_pdf_pages_fonts_and_league_figures(client, db, tmp_path: P
             rows.append(i)
         assert rows == sorted(rows)  # in the order of the index
     assert "Đặc khu Hòn Ngọc" in league and "Không công bố" in league
+    par_page = next(t for t in layout.split("\f") if "5. Chỉ số cải cách hành chính (Chỉ số CCHC)" in t)
+    assert par_page.count("(đồng") == 2  # "2 (đồng hạng)": a shared rank (the narrow cell may wrap) and "par-department-2025-v1" in par_page and "Khối phường" not in par_page
+    from survey.par import services as par
+
+    for row in (await par.get_composition(db, par_ids["department"])).results:
+        line = next(ln for ln in par_page.splitlines() if row.unit_name in ln)
+        assert f"{row.total:.2f}".replace(".", ",") in line, row.unit_name  # the stored total on the unit's line
     annex = pages_text[-2] if "Phụ lục" not in pages_text[-1] else pages_text[-1]
     assert "Phụ lục" in annex and "73,5–100,0" in annex  # the 12-of-12 unit's interval in the annex
 
@@ -98,8 +107,9 @@ async def test_pdf_unavailable_is_a_clear_503(client, db, monkeypatch):
     assert r.status_code == 503 and "pango" in r.text
 
 
-#: the demo (make run): cover, method (2 pages: the composition table), province results, league tables (2), heat map, annex
-DEMO_PAGES = 8
+#: the demo (make run): cover, method (2 pages: the composition table), province results, league tables (2), heat map,
+#: the PAR Index chapter (one page: 3 blocks, 13 units), annex
+DEMO_PAGES = 9
 
 
 async def test_the_demo_report_pdf(client, db, settings, tmp_path: Path, pdf_tools):
