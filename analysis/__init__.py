@@ -15,7 +15,15 @@ from .contrasts import contrast, difference_independent
 from .design import Design
 from .diagnostics import WeightDiagnostics, effective_sample_size, kish_deff, weight_diagnostics
 from .estimators import mean, ratio, total, variance
-from .indices import GroupCodes, expectation_shares, mean_scores, sipas_index
+from .indices import (
+    GroupCodes,
+    expectation_shares,
+    expectation_shares_by,
+    mean_scores,
+    mean_scores_by,
+    sipas_index,
+    sipas_index_by,
+)
 from .nonresponse import nonresponse_adjust, rake_trim, response_groups
 from .proportions import proportion
 from .quantiles import quantile
@@ -49,6 +57,9 @@ __all__ = [
     "sipas_index",
     "mean_scores",
     "expectation_shares",
+    "sipas_index_by",
+    "mean_scores_by",
+    "expectation_shares_by",
     "contrast",
     "difference_independent",
     "nonresponse_adjust",

@@ -604,3 +604,102 @@ def expectation_shares(
     return IndexTable(
         levels, tuple(names), ("expectation",) * k, est, se, deff, n_cell, df, cov, total, diff_cov
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Several domain families at once (province, units, fields, ...): one pass over the rows
+# ---------------------------------------------------------------------------------------------
+
+
+def _families(by, n: int) -> dict[str, tuple[np.ndarray | None, np.ndarray, int]]:
+    if not isinstance(by, Mapping) or not by:
+        raise ValueError("by must be a non-empty mapping {name: groups or None}")
+    return {str(name): _groups(g, n) for name, g in by.items()}
+
+
+def _tables_by(states, y_of, s_of, design: Design, fams, C, codes_k, kinds, *, empty: str, what: str):
+    """IndexTables of every family from the cell moments (:mod:`analysis.moments`)."""
+    from .moments import cells_of, ratio_tables
+
+    if empty not in ("raise", "nan"):
+        raise ValueError(f"empty must be 'raise' or 'nan', got {empty!r}")
+    cells = cells_of(design, {name: (codes, G) for name, (_lv, codes, G) in fams.items()})
+    tables = ratio_tables(states, y_of, s_of, design.weights, cells, C, design.df)
+    out = {}
+    for name, (levels, _codes, _G) in fams.items():
+        t = tables[name]
+        if t.bad.any() and empty == "raise":
+            g, j = np.argwhere(t.bad)[0]
+            where = "" if levels is None else f" in group {_plain(levels[g])!r}"
+            raise ValueError(
+                f"answers: item {codes_k[j]!r} has no {what}{where} "
+                f"({int(t.bad.sum())} empty cell(s)); pass empty='nan' to report them as missing"
+            )
+        out[name] = IndexTable(levels, tuple(codes_k), tuple(kinds), t.est, t.se, t.deff, t.n_cell, t.df, t.cov)
+    return out
+
+
+def _use_moments(design: Design, b: int, k: int) -> bool:
+    from .moments import MAX_PATTERNS, moments_apply
+
+    return moments_apply(design) and b**k <= MAX_PATTERNS
+
+
+def sipas_index_by(answers, design: Design, items_by_pillar, *, by, items=None, satisfied=(4, 5), missing=0, empty: str = "raise") -> dict[str, IndexTable]:
+    """:func:`sipas_index` for several domain families at once: ``by`` maps a name to the groups
+    argument of that family (None: the whole population).  Returns {name: IndexTable}.
+
+    For designs whose rows are their own first-stage units (R ``ids = ~1``; strata and fpc allowed,
+    no calibration or replicates) the tables come from one pass over the rows: the moments of the
+    answer patterns per (stratum x cell) (:mod:`analysis.moments`); other designs call
+    :func:`sipas_index` once per family.  Same numbers either way.
+    """
+    design = _check_design(design)
+    fams = _families(by, design.n)
+    A, names = _answer_matrix(answers, items, design.n)
+    C, codes_k, kinds, cols = _coefficients(names, items_by_pillar)
+    sat = np.atleast_1d(np.asarray(satisfied, dtype=float))
+    if sat.ndim != 1 or sat.size == 0 or not np.isin(sat, (1, 2, 3, 4, 5)).all():
+        raise ValueError(f"satisfied must be answer codes within 1..5, got {satisfied!r}")
+    if not _use_moments(design, 3, len(cols)):
+        return {
+            name: sipas_index(answers, design, items_by_pillar, items=items, groups=g, satisfied=satisfied, missing=missing, empty=empty)
+            for name, g in by.items()
+        }
+    sub = A[:, cols]
+    subst, _ = _codes_scale(sub, missing, "answers", values=False)
+    states = subst.astype(np.int8) + (subst & np.isin(sub, sat)).astype(np.int8)  # 0 none, 1 not satisfied, 2 satisfied
+    return _tables_by(states, np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 1.0]), design, fams, C, codes_k, kinds,
+                      empty=empty, what="substantive answer")
+
+
+def mean_scores_by(answers, design: Design, *, by, items=None, missing=0, empty: str = "raise") -> dict[str, IndexTable]:
+    """:func:`mean_scores` for several domain families at once (see :func:`sipas_index_by`)."""
+    design = _check_design(design)
+    fams = _families(by, design.n)
+    A, names = _answer_matrix(answers, items, design.n)
+    subst, Af = _codes_scale(A, missing, "answers")
+    k = len(names)
+    if not _use_moments(design, 6, k):
+        return {name: mean_scores(answers, design, items=items, groups=g, missing=missing, empty=empty) for name, g in by.items()}
+    states = Af.astype(np.int8)  # 0 = no substantive answer, else the answer 1..5
+    return _tables_by(states, np.arange(6, dtype=float), np.array([0.0, 1, 1, 1, 1, 1]), design, fams, np.eye(k), names,
+                      ("mean",) * k, empty=empty, what="substantive answer")
+
+
+def expectation_shares_by(chosen, design: Design, *, areas, by) -> dict[str, IndexTable]:
+    """:func:`expectation_shares` for several domain families at once (see :func:`sipas_index_by`)."""
+    design = _check_design(design)
+    fams = _families(by, design.n)
+    X = np.asarray(chosen)
+    names = [str(a) for a in areas]
+    if X.ndim != 2 or X.shape[0] != design.n or X.shape[1] != len(names) or X.dtype != bool or not _use_moments(design, 2, len(names)):
+        return {name: expectation_shares(chosen, design, areas=areas, groups=g) for name, g in by.items()}
+    if len(set(names)) != len(names):
+        raise ValueError("areas contains duplicated names")
+    k = len(names)
+    return _tables_by(X.astype(np.int8), np.array([0.0, 1.0]), np.array([1.0, 1.0]), design, fams, np.eye(k), names,
+                      ("expectation",) * k, empty="raise", what="respondent with positive weight")
+
+
+__all__ += ["sipas_index_by", "mean_scores_by", "expectation_shares_by"]

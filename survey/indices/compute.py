@@ -1,8 +1,8 @@
 """The pure part of an index run: weights and a design from arrays, then every cell from ``analysis``.
 
 No database here: :mod:`survey.indices.services` reads arrays through :mod:`survey.stats`, calls these
-functions, and stores what they return.  Estimators come from ``analysis`` only (``an.sipas_index``,
-``an.mean_scores``, ``an.expectation_shares``, ``an.rake``, ``an.nonresponse_adjust``,
+functions, and stores what they return.  Estimators come from ``analysis`` only (``an.sipas_index_by``,
+``an.mean_scores_by``, ``an.expectation_shares_by``, ``an.rake``, ``an.nonresponse_adjust``,
 ``an.fay_herriot``); this module only arranges arrays and domains.
 """
 
@@ -126,6 +126,26 @@ def _rake(design: Any, margins, info: dict[str, Any]) -> Any:
         return an.poststratify(design, lab, totals)
 
 
+def _rake_by_cells(margins, info: dict[str, Any]) -> np.ndarray:
+    """Raked weights of equally weighted respondents, raking the table of their joint margin cells.
+
+    With equal starting weights every respondent of a joint cell (unit x field) gets the same
+    factor, and each raking sweep depends on the cells' weighted counts only, so ``an.rake`` on
+    one row per cell (weight = its respondents) gives the same weights as on the respondents.
+    """
+    joint = np.zeros(margins[0][0].shape[0], dtype=np.int64)
+    for lab, _totals in margins:
+        levels, inv = np.unique(np.asarray(lab), return_inverse=True)
+        joint = joint * levels.shape[0] + inv.reshape(-1)
+    cell = np.unique(joint, return_inverse=True)[1].reshape(-1)
+    counts = np.bincount(cell).astype(float)
+    first = np.full(counts.shape[0], -1, dtype=np.intp)
+    first[cell[::-1]] = np.arange(cell.shape[0])[::-1]
+    cell_margins = [(np.asarray(lab)[first], totals) for lab, totals in margins]
+    raked = _rake(an.Design(weights=counts), cell_margins, info)
+    return (np.asarray(raked.weights, dtype=float) / counts)[cell]
+
+
 def weighting_summary(w: np.ndarray) -> dict[str, float]:
     pos = w[w > 0]
     if pos.size == 0:
@@ -145,8 +165,11 @@ def self_selected_weighting(labels: dict[str, np.ndarray], unknown: dict[str, An
     base = np.ones(n)
     margins, info = consistent_margins(labels, unknown, frame_counts, base)
     info["raking_vars"] = list(labels)
-    design = _rake(an.Design(weights=base), margins, info)
-    w = np.asarray(design.weights, dtype=float)
+    if meth.self_selected_variance == "fixed_weights":
+        w = _rake_by_cells(margins, info)
+    else:
+        design = _rake(an.Design(weights=base), margins, info)
+        w = np.asarray(design.weights, dtype=float)
     info.setdefault("raking", "raked to " + " and ".join(labels))
     if meth.self_selected_variance == "fixed_weights":
         design = an.Design(weights=w)
@@ -248,11 +271,13 @@ def table_cells(
     return out
 
 
-def estimate_domain(
-    domain: str,
-    groups: np.ndarray | None,
-    codes: dict[Any, str],
-    labels: dict[str, str],
+def estimate_domain(domain: str, groups: np.ndarray | None, codes: dict[Any, str], labels: dict[str, str], **kwargs: Any) -> list[dict[str, Any]]:
+    """Every measure of one domain kind (see :func:`estimate_domains`)."""
+    return estimate_domains([(domain, groups, codes, labels)], **kwargs)
+
+
+def estimate_domains(
+    domains: Sequence[tuple[str, np.ndarray | None, dict[Any, str], dict[str, str]]],
     *,
     answers: np.ndarray,
     overall: np.ndarray,
@@ -264,32 +289,43 @@ def estimate_domain(
     areas: Sequence[str],
     meth: Methodology,
 ) -> list[dict[str, Any]]:
-    """Every measure of one domain kind (province, unit, field, ...): one vectorised call per table.
+    """Every measure of every domain kind (province, unit, field, ...): one ``analysis`` call per
+    table kind for all domain kinds at once (``an.sipas_index_by`` and friends).
 
-    ``groups``: integer group of each respondent (NO_GROUP for none), or None for the whole population.
+    ``domains``: (domain, groups, codes, labels) with ``groups`` the integer group of each
+    respondent (NO_GROUP for none) or None for the whole population; ``codes`` maps a group value to
+    its domain code, ``labels`` a domain code to its name.  Cells come domain by domain.
     """
     sat = tuple(meth.satisfied)
-    gc = None if groups is None else an.GroupCodes(np.asarray(groups, dtype=np.int64))
-    t_idx = an.sipas_index(answers, design, items_by_pillar, items=list(items), groups=gc, satisfied=sat, missing=0, empty="nan")
-    cells = table_cells(t_idx, domain, codes, labels, meth)
+    by = {d: (None if g is None else an.GroupCodes(np.asarray(g, dtype=np.int64))) for d, g, _c, _l in domains}
+    t_idx = an.sipas_index_by(answers, design, items_by_pillar, items=list(items), by=by, satisfied=sat, missing=0, empty="nan")
     ov = overall.reshape(-1, 1)
-    t_over = an.sipas_index(ov, design, {"overall": ["overall"]}, items=["overall"], groups=gc, satisfied=sat, missing=0, empty="nan")
-    cells += [c for c in table_cells(t_over, domain, codes, labels, meth, measure_of=lambda code, kind: (("overall", "") if kind == "item" else ("-", code)))
-              if c["measure"] == "overall"]
+    t_over = an.sipas_index_by(ov, design, {"overall": ["overall"]}, items=["overall"], by=by, satisfied=sat, missing=0, empty="nan")
     both = np.concatenate([answers, ov.astype(answers.dtype)], axis=1)
-    t_mean = an.mean_scores(both, design, items=[*items, "overall"], groups=gc, missing=0, empty="nan")
-    cells += table_cells(t_mean, domain, codes, labels, meth, measure_of=lambda code, kind: ("mean_score", code))
+    t_mean = an.mean_scores_by(both, design, items=[*items, "overall"], by=by, missing=0, empty="nan")
+    t_exp: dict[str, Any] = {}
     if chosen is not None and chosen_mask is not None and chosen_mask.any() and areas:
         # only respondents whose questionnaire offers expectations are in the denominators (a domain of
         # the full design: zero weight elsewhere).  Zero-weight rows get an in-domain group value so
         # that groups without such respondents (the kiosk channel) get no row; with weight zero they
         # change no estimate, standard error or degree of freedom.
-        eg = None
-        if groups is not None:
-            g = np.asarray(groups, dtype=np.int64)
-            eg = an.GroupCodes(np.where(chosen_mask, g, g[np.flatnonzero(chosen_mask)[0]]))
-        t_exp = an.expectation_shares(chosen, design.subset(chosen_mask), areas=list(areas), groups=eg)
-        cells += table_cells(t_exp, domain, codes, labels, meth, measure_of=lambda code, kind: ("expectation", code))
+        first = np.flatnonzero(chosen_mask)[0]
+        eby = {}
+        for d, g, _c, _l in domains:
+            if g is None:
+                eby[d] = None
+            else:
+                g = np.asarray(g, dtype=np.int64)
+                eby[d] = an.GroupCodes(np.where(chosen_mask, g, g[first]))
+        t_exp = an.expectation_shares_by(chosen, design.subset(chosen_mask), areas=list(areas), by=eby)
+    cells: list[dict[str, Any]] = []
+    for domain, _g, codes, labels in domains:
+        cells += table_cells(t_idx[domain], domain, codes, labels, meth)
+        cells += [c for c in table_cells(t_over[domain], domain, codes, labels, meth, measure_of=lambda code, kind: (("overall", "") if kind == "item" else ("-", code)))
+                  if c["measure"] == "overall"]
+        cells += table_cells(t_mean[domain], domain, codes, labels, meth, measure_of=lambda code, kind: ("mean_score", code))
+        if domain in t_exp:
+            cells += table_cells(t_exp[domain], domain, codes, labels, meth, measure_of=lambda code, kind: ("expectation", code))
     return cells
 
 

@@ -279,14 +279,12 @@ async def compute_run(
         ("field", np.where(resp.field_codes > 0, resp.field_codes, -1), dict(enumerate(field_names)), {f: f for f in field_names}),
         ("channel", np.where(chan > 0, chan, -1), dict(enumerate(chan_names)), chan_labels),
     ]
-    cells: list[dict[str, Any]] = []
-    for i, (domain, groups, dcodes, dlabels) in enumerate(domains):
-        _progress(progress, "estimate", i, len(domains))
-        cells += compute.estimate_domain(
-            domain, groups, dcodes, dlabels, answers=resp.answers, overall=resp.overall, chosen=resp.chosen if areas else None,
-            chosen_mask=exp_mask, design=wt.design, items=items, items_by_pillar=items_by_pillar, areas=areas, meth=meth,
-        )
-    _progress(progress, "estimate", len(domains), len(domains))
+    _progress(progress, "estimate", 0, 1)
+    cells: list[dict[str, Any]] = compute.estimate_domains(
+        domains, answers=resp.answers, overall=resp.overall, chosen=resp.chosen if areas else None,
+        chosen_mask=exp_mask, design=wt.design, items=items, items_by_pillar=items_by_pillar, areas=areas, meth=meth,
+    )
+    _progress(progress, "estimate", 1, 1)
 
     # ---- QĐ 766 administrative rate from the receipts
     rec_groups = np.array([units[int(u)].group for u in receipts.unit_ids.tolist()], dtype=object)
