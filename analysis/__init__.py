@@ -10,12 +10,13 @@ One design object (:class:`Design`) -> estimator influence values -> one varianc
 """
 
 from .by import by
-from .calibration import calibrate, poststratify, rake, trim_weights
+from .calibration import calibrate, poststratify, rake, rake_weights, trim_weights
 from .contrasts import contrast, difference_independent
 from .design import Design
 from .diagnostics import WeightDiagnostics, effective_sample_size, kish_deff, weight_diagnostics
 from .estimators import mean, ratio, total, variance
 from .indices import (
+    DomainFamilies,
     GroupCodes,
     expectation_shares,
     expectation_shares_by,
@@ -46,6 +47,7 @@ __all__ = [
     "by",
     "poststratify",
     "rake",
+    "rake_weights",
     "calibrate",
     "trim_weights",
     "weight_diagnostics",
@@ -54,6 +56,7 @@ __all__ = [
     "IndexTable",
     "ContrastEstimate",
     "GroupCodes",
+    "DomainFamilies",
     "sipas_index",
     "mean_scores",
     "expectation_shares",

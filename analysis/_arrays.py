@@ -60,9 +60,11 @@ def factorize(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def combine_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
     """Integer codes of the pairs ``(a_i, b_i)`` (dense, 0..K-1) and their number K."""
     nb = int(b.max()) + 1 if b.size else 1
+    if b.size and int(b.min()) >= 0 and int(a.min()) == int(a.max()) == 0:
+        _, codes = factorize(b.astype(np.int64, copy=False))  # e.g. unstratified: no sort
+        return codes, int(codes.max()) + 1
     joint = a.astype(np.int64) * nb + b
-    _, codes = np.unique(joint, return_inverse=True)
-    codes = codes.astype(np.intp, copy=False).reshape(-1)
+    _, codes = factorize(joint)
     return codes, int(codes.max()) + 1 if codes.size else 0
 
 

@@ -27,7 +27,7 @@ from .design import CalibrationRecord, Design, ReplicateWeights
 from .estimators import _check_design, missing_labels
 from .variance import _rake_cross, compact_codes
 
-__all__ = ["poststratify", "rake", "calibrate", "trim_weights"]
+__all__ = ["poststratify", "rake", "rake_weights", "calibrate", "trim_weights"]
 
 _METHODS = ("linear", "raking", "logit")
 
@@ -169,6 +169,30 @@ def poststratify(design: Design, groups, totals) -> Design:
 
 
 # ---------------------------------------------------------------------------- raking
+def _rake_specs(margins, n: int, epsilon: float, max_iter: int) -> list:
+    """Checked raking margins as (codes, levels, totals), all adding up to one population size."""
+    if not isinstance(margins, (list, tuple)) or not margins:
+        raise ValueError("margins must be a non-empty list of (groups, totals) pairs")
+    if not (epsilon > 0):
+        raise ValueError("epsilon must be positive")
+    if int(max_iter) < 1:
+        raise ValueError("max_iter must be at least 1")
+    specs = []
+    for k, m in enumerate(margins):
+        try:
+            groups, totals = m
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"margins[{k}] must be a (groups, totals) pair") from exc
+        specs.append(_margin(groups, totals, n, f"margins[{k}] groups"))
+    sums = [float(T.sum()) for _, _, T in specs]
+    if max(sums) - min(sums) > 1e-9 * max(sums):
+        raise ValueError(
+            f"margins: the population totals differ between margins ({min(sums):g} vs {max(sums):g}); "
+            "every margin must add up to the same population size"
+        )
+    return specs
+
+
 def rake(design: Design, margins, epsilon: float = 1e-8, max_iter: int = 100, strict: bool = True) -> Design:
     """Raking (iterative proportional fitting) to several marginal tables (R ``rake``).
 
@@ -209,25 +233,7 @@ def rake(design: Design, margins, epsilon: float = 1e-8, max_iter: int = 100, st
     Lumley, T. (2010). *Complex Surveys*, section 7.3.
     """
     design = _check_design(design)
-    if not isinstance(margins, (list, tuple)) or not margins:
-        raise ValueError("margins must be a non-empty list of (groups, totals) pairs")
-    if not (epsilon > 0):
-        raise ValueError("epsilon must be positive")
-    if int(max_iter) < 1:
-        raise ValueError("max_iter must be at least 1")
-    specs = []
-    for k, m in enumerate(margins):
-        try:
-            groups, totals = m
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"margins[{k}] must be a (groups, totals) pair") from exc
-        specs.append(_margin(groups, totals, design.n, f"margins[{k}] groups"))
-    sums = [float(T.sum()) for _, _, T in specs]
-    if max(sums) - min(sums) > 1e-9 * max(sums):
-        raise ValueError(
-            f"margins: the population totals differ between margins ({min(sums):g} vs {max(sums):g}); "
-            "every margin must add up to the same population size"
-        )
+    specs = _rake_specs(margins, design.n, epsilon, max_iter)
     W = _weight_columns(design)
     out, psw = _ipf(W, specs, float(epsilon), int(max_iter), strict)
     w0 = W[:, 0]
@@ -237,6 +243,20 @@ def rake(design: Design, margins, epsilon: float = 1e-8, max_iter: int = 100, st
     )
     record = dataclasses.replace(record, rake_tables=_rake_cross(record))
     return _calibrated_design(design, out[:, 0].copy(), out[:, 1:] if design.is_replicate else None, record)
+
+
+def rake_weights(weights, margins, epsilon: float = 1e-8, max_iter: int = 100, strict: bool = True) -> np.ndarray:
+    """The weights :func:`rake` gives, without the calibration record its variances need.
+
+    For weights that a variance will treat as fixed (or that are raked on a table of cells and
+    expanded afterwards): same sweeps and stopping rule as :func:`rake`, same errors.
+    """
+    w = as_float(weights, "weights", None, allow_nan=False)
+    if (w < 0).any():
+        raise ValueError("weights must be non-negative")
+    specs = _rake_specs(margins, w.shape[0], epsilon, max_iter)
+    out, _psw = _ipf(w[:, None].copy(), specs, float(epsilon), int(max_iter), strict)
+    return out[:, 0].copy()
 
 
 def _ipf(W: np.ndarray, specs, epsilon: float, max_iter: int, strict: bool):

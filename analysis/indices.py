@@ -611,22 +611,57 @@ def expectation_shares(
 # ---------------------------------------------------------------------------------------------
 
 
-def _families(by, n: int) -> dict[str, tuple[np.ndarray | None, np.ndarray, int]]:
-    if not isinstance(by, Mapping) or not by:
-        raise ValueError("by must be a non-empty mapping {name: groups or None}")
-    return {str(name): _groups(g, n) for name, g in by.items()}
+class DomainFamilies:
+    """A design and several domain families, prepared once for many index tables.
+
+    Parameters
+    ----------
+    design : Design
+    by : mapping {name: groups or None}
+        The groups argument of each family (array_like or :class:`GroupCodes`); None is the
+        whole population.
+
+    Pass it as ``by=`` to :func:`sipas_index_by`, :func:`mean_scores_by` and
+    :func:`expectation_shares_by` (with the same ``design``) to cross-classify the rows only once.
+    """
+
+    __slots__ = ("design", "by", "families", "_cells")
+
+    def __init__(self, design: Design, by) -> None:
+        self.design = _check_design(design)
+        if not isinstance(by, Mapping) or not by:
+            raise ValueError("by must be a non-empty mapping {name: groups or None}")
+        self.by = {str(name): g for name, g in by.items()}
+        self.families = {name: _groups(g, self.design.n) for name, g in self.by.items()}
+        self._cells = None
+
+    def cells(self):
+        """Rows cross-classified by stratum and every family (:func:`analysis.moments.cells_of`)."""
+        if self._cells is None:
+            from .moments import cells_of
+
+            self._cells = (cells_of(self.design, {name: (codes, G) for name, (_lv, codes, G) in self.families.items()}), self.design.df)
+        return self._cells
 
 
-def _tables_by(states, y_of, s_of, design: Design, fams, C, codes_k, kinds, *, empty: str, what: str):
+def _families(by, design: Design) -> DomainFamilies:
+    if isinstance(by, DomainFamilies):
+        if by.design is not design:
+            raise ValueError("by: these DomainFamilies were prepared for another design")
+        return by
+    return DomainFamilies(design, by)
+
+
+def _tables_by(states, y_of, s_of, fams: DomainFamilies, C, codes_k, kinds, *, empty: str, what: str):
     """IndexTables of every family from the cell moments (:mod:`analysis.moments`)."""
-    from .moments import cells_of, ratio_tables
+    from .moments import ratio_tables
 
     if empty not in ("raise", "nan"):
         raise ValueError(f"empty must be 'raise' or 'nan', got {empty!r}")
-    cells = cells_of(design, {name: (codes, G) for name, (_lv, codes, G) in fams.items()})
-    tables = ratio_tables(states, y_of, s_of, design.weights, cells, C, design.df)
+    cells, df = fams.cells()
+    tables = ratio_tables(states, y_of, s_of, fams.design.weights, cells, C, df)
     out = {}
-    for name, (levels, _codes, _G) in fams.items():
+    for name, (levels, _codes, _G) in fams.families.items():
         t = tables[name]
         if t.bad.any() and empty == "raise":
             g, j = np.argwhere(t.bad)[0]
@@ -655,7 +690,7 @@ def sipas_index_by(answers, design: Design, items_by_pillar, *, by, items=None, 
     :func:`sipas_index` once per family.  Same numbers either way.
     """
     design = _check_design(design)
-    fams = _families(by, design.n)
+    fams = _families(by, design)
     A, names = _answer_matrix(answers, items, design.n)
     C, codes_k, kinds, cols = _coefficients(names, items_by_pillar)
     sat = np.atleast_1d(np.asarray(satisfied, dtype=float))
@@ -664,42 +699,73 @@ def sipas_index_by(answers, design: Design, items_by_pillar, *, by, items=None, 
     if not _use_moments(design, 3, len(cols)):
         return {
             name: sipas_index(answers, design, items_by_pillar, items=items, groups=g, satisfied=satisfied, missing=missing, empty=empty)
-            for name, g in by.items()
+            for name, g in fams.by.items()
         }
     sub = A[:, cols]
     subst, _ = _codes_scale(sub, missing, "answers", values=False)
     states = subst.astype(np.int8) + (subst & np.isin(sub, sat)).astype(np.int8)  # 0 none, 1 not satisfied, 2 satisfied
-    return _tables_by(states, np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 1.0]), design, fams, C, codes_k, kinds,
+    return _tables_by(states, np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 1.0]), fams, C, codes_k, kinds,
                       empty=empty, what="substantive answer")
 
 
-def mean_scores_by(answers, design: Design, *, by, items=None, missing=0, empty: str = "raise") -> dict[str, IndexTable]:
-    """:func:`mean_scores` for several domain families at once (see :func:`sipas_index_by`)."""
+def mean_scores_by(
+    answers, design: Design, *, by, items=None, missing=0, empty: str = "raise", covariance: str = "full"
+) -> dict[str, IndexTable]:
+    """:func:`mean_scores` for several domain families at once (see :func:`sipas_index_by`).
+
+    ``covariance="diagonal"`` leaves the covariances between items out (NaN in ``cov``): each item
+    is then its own small table (six answer values), which is much cheaper than the joint
+    patterns of all items when only each item's SE is wanted.
+    """
+    if covariance not in ("full", "diagonal"):
+        raise ValueError(f"covariance must be 'full' or 'diagonal', got {covariance!r}")
     design = _check_design(design)
-    fams = _families(by, design.n)
+    fams = _families(by, design)
     A, names = _answer_matrix(answers, items, design.n)
     subst, Af = _codes_scale(A, missing, "answers")
     k = len(names)
-    if not _use_moments(design, 6, k):
-        return {name: mean_scores(answers, design, items=items, groups=g, missing=missing, empty=empty) for name, g in by.items()}
-    states = Af.astype(np.int8)  # 0 = no substantive answer, else the answer 1..5
-    return _tables_by(states, np.arange(6, dtype=float), np.array([0.0, 1, 1, 1, 1, 1]), design, fams, np.eye(k), names,
-                      ("mean",) * k, empty=empty, what="substantive answer")
+    y_of, s_of = np.arange(6, dtype=float), np.array([0.0, 1, 1, 1, 1, 1])
+    if covariance == "full" or not _use_moments(design, 6, 1):
+        if covariance == "full" and _use_moments(design, 6, k):
+            states = Af.astype(np.int8)  # 0 = no substantive answer, else the answer 1..5
+            return _tables_by(states, y_of, s_of, fams, np.eye(k), names, ("mean",) * k, empty=empty, what="substantive answer")
+        out = {name: mean_scores(answers, design, items=items, groups=g, missing=missing, empty=empty) for name, g in fams.by.items()}
+        return out if covariance == "full" else {name: _diagonal_only(t) for name, t in out.items()}
+    per_item = [
+        _tables_by(Af[:, j : j + 1].astype(np.int8), y_of, s_of, fams, np.eye(1), [names[j]], ("mean",), empty=empty,
+                   what="substantive answer")
+        for j in range(k)
+    ]
+    out = {}
+    for name, (levels, _codes, G) in fams.families.items():
+        parts = [p[name] for p in per_item]
+        cov = np.full((G, k, k), np.nan)
+        cov[:, np.arange(k), np.arange(k)] = np.concatenate([p.cov[:, :, 0] for p in parts], axis=1)
+        cols = {attr: np.concatenate([getattr(p, attr) for p in parts], axis=1) for attr in ("estimate", "se", "deff", "n", "df")}
+        out[name] = IndexTable(levels, tuple(names), ("mean",) * k, cols["estimate"], cols["se"], cols["deff"], cols["n"], cols["df"], cov)
+    return out
+
+
+def _diagonal_only(t: IndexTable) -> IndexTable:
+    k = len(t.codes)
+    cov = np.full(t.cov.shape, np.nan)
+    cov[:, np.arange(k), np.arange(k)] = t.cov[:, np.arange(k), np.arange(k)]
+    return IndexTable(t.groups, t.codes, t.kinds, t.estimate, t.se, t.deff, t.n, t.df, cov)
 
 
 def expectation_shares_by(chosen, design: Design, *, areas, by) -> dict[str, IndexTable]:
     """:func:`expectation_shares` for several domain families at once (see :func:`sipas_index_by`)."""
     design = _check_design(design)
-    fams = _families(by, design.n)
+    fams = _families(by, design)
     X = np.asarray(chosen)
     names = [str(a) for a in areas]
     if X.ndim != 2 or X.shape[0] != design.n or X.shape[1] != len(names) or X.dtype != bool or not _use_moments(design, 2, len(names)):
-        return {name: expectation_shares(chosen, design, areas=areas, groups=g) for name, g in by.items()}
+        return {name: expectation_shares(chosen, design, areas=areas, groups=g) for name, g in fams.by.items()}
     if len(set(names)) != len(names):
         raise ValueError("areas contains duplicated names")
     k = len(names)
-    return _tables_by(X.astype(np.int8), np.array([0.0, 1.0]), np.array([1.0, 1.0]), design, fams, np.eye(k), names,
+    return _tables_by(X.astype(np.int8), np.array([0.0, 1.0]), np.array([1.0, 1.0]), fams, np.eye(k), names,
                       ("expectation",) * k, empty="raise", what="respondent with positive weight")
 
 
-__all__ += ["sipas_index_by", "mean_scores_by", "expectation_shares_by"]
+__all__ += ["DomainFamilies", "sipas_index_by", "mean_scores_by", "expectation_shares_by"]

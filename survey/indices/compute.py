@@ -78,15 +78,16 @@ def consistent_margins(
     w = np.asarray(base_weights, dtype=float)
     W = float(w.sum())
     first = names[0]
-    present0 = set(np.unique(labels[first]).tolist())
+    present0 = set(an.GroupCodes(np.asarray(labels[first])).levels.tolist())
     n_star = float(sum(v for k, v in frame_counts.get(first, {}).items() if k in present0)) or W
     margins = []
     info: dict[str, Any] = {"covered_population": n_star, "uncovered": {}, "self_representing": {}}
     for name in names:
         lab = np.asarray(labels[name])
         fc = {k: float(v) for k, v in frame_counts.get(name, {}).items() if v > 0 and k != unknown.get(name)}
-        levels, inv = np.unique(lab, return_inverse=True)
-        wl = np.bincount(inv.reshape(-1), weights=w, minlength=levels.size)
+        gc = an.GroupCodes(lab)
+        levels, inv = gc.levels, gc.codes
+        wl = np.bincount(inv, weights=w, minlength=levels.size)
         lv = levels.tolist()
         known = [x for x in lv if x in fc]
         other = [i for i, x in enumerate(lv) if x not in fc]
@@ -107,7 +108,8 @@ def composition(labels: dict[str, np.ndarray], frame_counts: dict[str, dict[Any,
     for var, lab in labels.items():
         fc = frame_counts.get(var, {})
         total_f = float(sum(fc.values())) or 1.0
-        levels, counts = np.unique(np.asarray(lab), return_counts=True)
+        gc = an.GroupCodes(np.asarray(lab))
+        levels, counts = gc.levels, np.bincount(gc.codes, minlength=len(gc))
         sample = dict(zip(levels.tolist(), counts.tolist(), strict=True))
         n = float(np.asarray(lab).size) or 1.0
         for cat in sorted(set(fc) | set(sample)):
@@ -135,15 +137,20 @@ def _rake_by_cells(margins, info: dict[str, Any]) -> np.ndarray:
     """
     joint = np.zeros(margins[0][0].shape[0], dtype=np.int64)
     for lab, _totals in margins:
-        levels, inv = np.unique(np.asarray(lab), return_inverse=True)
-        joint = joint * levels.shape[0] + inv.reshape(-1)
-    cell = np.unique(joint, return_inverse=True)[1].reshape(-1)
+        g = an.GroupCodes(np.asarray(lab))
+        joint = joint * len(g) + g.codes
+    cell = an.GroupCodes(joint).codes
     counts = np.bincount(cell).astype(float)
-    first = np.full(counts.shape[0], -1, dtype=np.intp)
-    first[cell[::-1]] = np.arange(cell.shape[0])[::-1]
+    first = np.empty(counts.shape[0], dtype=np.intp)
+    first[cell] = np.arange(cell.shape[0])
     cell_margins = [(np.asarray(lab)[first], totals) for lab, totals in margins]
-    raked = _rake(an.Design(weights=counts), cell_margins, info)
-    return (np.asarray(raked.weights, dtype=float) / counts)[cell]
+    try:
+        w = an.rake_weights(counts, cell_margins, epsilon=1e-9, max_iter=200)
+    except ValueError as exc:  # as _rake: post-stratify to the first margin
+        info["raking"] = f"failed ({exc}); post-stratified to the {info.get('raking_vars', ['unit'])[0]} margin only"
+        lab, totals = cell_margins[0]
+        w = np.asarray(an.poststratify(an.Design(weights=counts), lab, totals).weights, dtype=float)
+    return (w / counts)[cell]
 
 
 def weighting_summary(w: np.ndarray) -> dict[str, float]:
@@ -297,12 +304,12 @@ def estimate_domains(
     its domain code, ``labels`` a domain code to its name.  Cells come domain by domain.
     """
     sat = tuple(meth.satisfied)
-    by = {d: (None if g is None else an.GroupCodes(np.asarray(g, dtype=np.int64))) for d, g, _c, _l in domains}
+    by = an.DomainFamilies(design, {d: (None if g is None else an.GroupCodes(np.asarray(g, dtype=np.int64))) for d, g, _c, _l in domains})
     t_idx = an.sipas_index_by(answers, design, items_by_pillar, items=list(items), by=by, satisfied=sat, missing=0, empty="nan")
     ov = overall.reshape(-1, 1)
     t_over = an.sipas_index_by(ov, design, {"overall": ["overall"]}, items=["overall"], by=by, satisfied=sat, missing=0, empty="nan")
     both = np.concatenate([answers, ov.astype(answers.dtype)], axis=1)
-    t_mean = an.mean_scores_by(both, design, items=[*items, "overall"], by=by, missing=0, empty="nan")
+    t_mean = an.mean_scores_by(both, design, items=[*items, "overall"], by=by, missing=0, empty="nan", covariance="diagonal")
     t_exp: dict[str, Any] = {}
     if chosen is not None and chosen_mask is not None and chosen_mask.any() and areas:
         # only respondents whose questionnaire offers expectations are in the denominators (a domain of
@@ -317,7 +324,8 @@ def estimate_domains(
             else:
                 g = np.asarray(g, dtype=np.int64)
                 eby[d] = an.GroupCodes(np.where(chosen_mask, g, g[first]))
-        t_exp = an.expectation_shares_by(chosen, design.subset(chosen_mask), areas=list(areas), by=eby)
+        sub = design.subset(chosen_mask)
+        t_exp = an.expectation_shares_by(chosen, sub, areas=list(areas), by=an.DomainFamilies(sub, eby))
     cells: list[dict[str, Any]] = []
     for domain, _g, codes, labels in domains:
         cells += table_cells(t_idx[domain], domain, codes, labels, meth)

@@ -156,3 +156,33 @@ def test_bad_by_and_answers_are_refused():
         an.sipas_index_by(A, d, {"P": ["q"]}, items=["q"], by={"all": None})
     with pytest.raises(ValueError, match="groups has length 3, expected 2"):
         an.mean_scores_by(A[:2], an.Design(weights=np.ones(2)), items=["q"], by={"g": [1, 2, 3]})
+
+
+@pytest.mark.parametrize("name", ["stratified", "cluster"])
+def test_mean_scores_without_covariances_between_items(name):
+    data, design = designs()[name]
+    A = answers(data)
+    by = {"all": None, "stype": data["stype"]}
+    diag = an.mean_scores_by(A, design, items=ITEMS, by=by, covariance="diagonal")
+    for fam, groups in by.items():
+        full = an.mean_scores(A, design, items=ITEMS, groups=groups)
+        t = diag[fam]
+        for attr in ("estimate", "se", "deff", "n", "df", "n_eff"):
+            np.testing.assert_allclose(getattr(t, attr), getattr(full, attr), rtol=1e-9, atol=1e-13)
+        k = len(ITEMS)
+        np.testing.assert_allclose(t.cov[:, np.arange(k), np.arange(k)], full.cov[:, np.arange(k), np.arange(k)], rtol=1e-9)
+        off = ~np.eye(k, dtype=bool)
+        assert np.isnan(t.cov[:, off]).all()
+    with pytest.raises(ValueError, match="covariance must be 'full' or 'diagonal'"):
+        an.mean_scores_by(A, design, items=ITEMS, by=by, covariance="none")
+
+
+def test_rake_weights_equal_the_raked_design():
+    rng = np.random.default_rng(3)
+    u, f = rng.integers(0, 12, 3000), rng.integers(0, 4, 3000)
+    base = rng.uniform(0.5, 2.0, 3000)
+    margins = [(u, {i: 50.0 + 3 * i for i in range(12)}), (f, {i: (600 + 198) / 4 for i in range(4)})]
+    raked = an.rake(an.Design(weights=base), margins, epsilon=1e-10, max_iter=300)
+    np.testing.assert_array_equal(an.rake_weights(base, margins, epsilon=1e-10, max_iter=300), raked.weights)
+    with pytest.raises(ValueError, match="population totals differ"):
+        an.rake_weights(base, [margins[0], (f, {i: 1.0 for i in range(4)})])
