@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from litestar import Request, Response, Router, get, post
@@ -30,6 +31,16 @@ from survey.settings import Settings
 from survey.web import current_language, page
 
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+@contextmanager
+def _missing(what: str = "đợt điều tra"):
+    """A LookupError from the services (no such panel, member, invitation) is a 404 naming what is missing."""
+    try:
+        yield
+    except LookupError:
+        raise NotFoundException(f"Không tìm thấy {what}.") from None
+
 
 
 def _paths(suffix: str = "") -> list[str]:
@@ -216,10 +227,8 @@ async def admin_create(request: Request, db_session: NamedDependency[AsyncSessio
 
 
 async def _panel_page(request: Request, db_session: AsyncSession, settings: Settings, panel_id: int, errors=(), status: int = 200, notice: str = "") -> Template:
-    try:
+    with _missing():
         panel = await svc.get_panel(db_session, panel_id)
-    except LookupError:
-        raise NotFoundException("Không tìm thấy đợt điều tra.") from None
     lang = current_language(request)
     ctx = {
         "panel": {"id": panel.id, "name": panel.name, "year": panel.year, "methodology_ids": panel.methodology_ids, "expires_on": panel.invitations_expire_on},
@@ -241,21 +250,18 @@ async def admin_members(request: Request, db_session: NamedDependency[AsyncSessi
     form = await request.form()
     upload = form.get("file")
     data = await upload.read() if hasattr(upload, "read") else str(form.get("csv") or "").encode()
-    try:
-        await svc.import_members(db_session, panel_id, data, actor(request))
-    except CsvImportError as exc:
-        return await _panel_page(request, db_session, settings, panel_id, [{"field": "file", "message": str(e)} for e in exc.errors], status=400)
-    except LookupError:
-        raise NotFoundException("Không tìm thấy đợt điều tra.") from None
+    with _missing():
+        try:
+            await svc.import_members(db_session, panel_id, data, actor(request))
+        except CsvImportError as exc:
+            return await _panel_page(request, db_session, settings, panel_id, [{"field": "file", "message": str(e)} for e in exc.errors], status=400)
     return Redirect(f"/admin/experts/{panel_id}", status_code=303)
 
 
 @post("/{panel_id:int}/matrix", name="experts:matrix", guards=STATISTICIAN, status_code=303)
 async def admin_matrix(request: Request, db_session: NamedDependency[AsyncSession], panel_id: FromPath[int]) -> Redirect:
-    try:
+    with _missing():
         await svc.generate_matrix(db_session, panel_id, actor(request))
-    except LookupError:
-        raise NotFoundException("Không tìm thấy đợt điều tra.") from None
     return Redirect(f"/admin/experts/{panel_id}#matrix", status_code=303)
 
 
@@ -266,39 +272,32 @@ async def admin_assignment(request: Request, db_session: NamedDependency[AsyncSe
         member_id = int(str(form.get("member_id") or ""))
     except ValueError:
         member_id = 0
-    try:
-        await svc.set_assignment(db_session, member_id, str(form.get("unit") or ""), rate=form.get("rate") == "1", actor=actor(request))
-    except svc.ExpertInputError as exc:
-        return await _panel_page(request, db_session, settings, panel_id, _errors(exc.errors, current_language(request)), status=400)
-    except LookupError:
-        raise NotFoundException("Không tìm thấy thành viên.") from None
+    with _missing("thành viên"):
+        try:
+            await svc.set_assignment(db_session, member_id, str(form.get("unit") or ""), rate=form.get("rate") == "1", actor=actor(request))
+        except svc.ExpertInputError as exc:
+            return await _panel_page(request, db_session, settings, panel_id, _errors(exc.errors, current_language(request)), status=400)
     return Redirect(f"/admin/experts/{panel_id}#matrix", status_code=303)
 
 
 @post("/{panel_id:int}/invitations", name="experts:invite", guards=STATISTICIAN, status_code=303)
 async def admin_invite(request: Request, db_session: NamedDependency[AsyncSession], panel_id: FromPath[int]) -> Redirect:
-    try:
+    with _missing():
         await svc.create_invitations(db_session, panel_id, actor(request))
-    except LookupError:
-        raise NotFoundException("Không tìm thấy đợt điều tra.") from None
     return Redirect(f"/admin/experts/{panel_id}#invitations", status_code=303)
 
 
 @post("/{panel_id:int}/remind", name="experts:remind", guards=STATISTICIAN, status_code=303)
 async def admin_remind(request: Request, db_session: NamedDependency[AsyncSession], panel_id: FromPath[int]) -> Redirect:
-    try:
+    with _missing():
         await svc.mark_reminded(db_session, panel_id, actor(request))
-    except LookupError:
-        raise NotFoundException("Không tìm thấy đợt điều tra.") from None
     return Redirect(f"/admin/experts/{panel_id}#invitations", status_code=303)
 
 
 @get("/{panel_id:int}/reminders.csv", name="experts:reminders", guards=STATISTICIAN)
 async def admin_reminders_csv(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], panel_id: FromPath[int]) -> Response:
-    try:
+    with _missing():
         rows = await svc.invitation_list(db_session, panel_id, settings, current_language(request), pending_only=True)
-    except LookupError:
-        raise NotFoundException("Không tìm thấy đợt điều tra.") from None
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["invitation", "name", "title", "group", "unit", "contact", "status", "reminders", "link", "message"])
@@ -310,10 +309,8 @@ async def admin_reminders_csv(request: Request, db_session: NamedDependency[Asyn
 
 @get("/letters/{invitation_id:int}", name="experts:letter", guards=STATISTICIAN)
 async def admin_letter(request: Request, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], invitation_id: FromPath[int]) -> Template:
-    try:
+    with _missing("thư mời"):
         data = await svc.letter(db_session, invitation_id, settings, current_language(request))
-    except LookupError:
-        raise NotFoundException("Không tìm thấy thư mời.") from None
     return admin_page(request, "expert/letter.html", {"letter": data})
 
 

@@ -374,6 +374,7 @@ async def invitation_list(session: AsyncSession, panel_id: int, settings: Settin
 
 async def mark_reminded(session: AsyncSession, panel_id: int, actor: str) -> int:
     """Record that every pending invitation of the panel was reminded now; returns how many."""
+    await get_panel(session, panel_id)
     pending = list(await session.scalars(
         select(ExpertInvitation).join(ExpertMember).outerjoin(ExpertSubmission)
         .where(ExpertMember.panel_id == panel_id, ExpertSubmission.id.is_(None))

@@ -179,7 +179,7 @@ def par_command(args: argparse.Namespace, settings: Settings) -> int:
                 return _fail(str(exc))
             return 0
         try:
-            comp = await par.publish_composition(session, args.id, "cli")
+            comp = await par.publish_composition(session, args.id, audit.cli_actor())
         except (par.ParInputError, LookupError) as exc:
             return _fail(str(exc))
         print(f"composition {comp.id} published")
@@ -203,12 +203,12 @@ def experts_command(args: argparse.Namespace, settings: Settings) -> int:
                                             expires_on=args.expires, actor=audit.cli_actor(), groups=groups)
                 print(f"panel {pid} created")
             elif sub == "import-members":
-                result = await ex.import_members(session, args.panel, args.file.read_bytes(), "cli")
+                result = await ex.import_members(session, args.panel, args.file.read_bytes(), audit.cli_actor())
                 print(f"{result.created} members imported")
             elif sub == "matrix":
-                print(f"{await ex.generate_matrix(session, args.panel, 'cli')} assignments written (never a member's own unit)")
+                print(f"{await ex.generate_matrix(session, args.panel, audit.cli_actor())} assignments written (never a member's own unit)")
             elif sub == "invite":
-                n = await ex.create_invitations(session, args.panel, "cli")
+                n = await ex.create_invitations(session, args.panel, audit.cli_actor())
                 rows = await ex.invitation_list(session, args.panel, settings, args.lang)
                 print(f"{n} invitations created; {len(rows)} in all")
                 if args.out:
@@ -217,7 +217,7 @@ def experts_command(args: argparse.Namespace, settings: Settings) -> int:
             elif sub == "remind":
                 rows = await ex.invitation_list(session, args.panel, settings, args.lang, pending_only=True)
                 if not args.dry_run:
-                    await ex.mark_reminded(session, args.panel, "cli")
+                    await ex.mark_reminded(session, args.panel, audit.cli_actor())
                 for r in rows:
                     print(f"{r['id']}\t{r['name']}\t{r['group']}\t{r['status']}\t{r['contact']}")
                 print(f"{len(rows)} invitations not yet submitted")

@@ -182,6 +182,21 @@ async def test_admin_pages_panel_letter_reminders(client, db, settings):
     director = next(r for r in (await ex.matrix(db, pid))["members"] if r["unit_code"] == "STP")
     r = await client.post(f"/admin/experts/{pid}/assignment", data={"_csrf_token": token, "member_id": director["id"], "unit": "STP", "rate": "1"}, headers=HTML)
     assert r.status_code == 400 and "Không được tự đánh giá" in r.text
+    # what does not exist is a 404 that names it, on every admin route of the panel
+    missing = pid + 1000
+    for method, path, data, what in [
+        ("get", f"/admin/experts/{missing}", None, "đợt điều tra"),
+        ("get", f"/admin/experts/{missing}/reminders.csv", None, "đợt điều tra"),
+        ("post", f"/admin/experts/{missing}/matrix", {"_csrf_token": token}, "đợt điều tra"),
+        ("post", f"/admin/experts/{missing}/invitations", {"_csrf_token": token}, "đợt điều tra"),
+        ("post", f"/admin/experts/{missing}/remind", {"_csrf_token": token}, "đợt điều tra"),
+        ("post", f"/admin/experts/{missing}/members", {"_csrf_token": token, "csv": "group,name,title,unit,contact\n"}, "đợt điều tra"),
+        ("post", f"/admin/experts/{pid}/assignment", {"_csrf_token": token, "member_id": "999999", "unit": "STC", "rate": "1"}, "thành viên"),
+        ("get", "/admin/experts/letters/999999", None, "thư mời"),
+    ]:
+        r = await (client.get(path, headers=HTML) if method == "get" else client.post(path, data=data, headers=HTML, follow_redirects=False))
+        assert r.status_code == 404, (path, r.status_code)
+        assert f"Không tìm thấy {what}" in r.text, path
     # the public must not see the admin pages
     client.cookies.clear()
     r = await client.get(f"/admin/experts/{pid}", headers=HTML, follow_redirects=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import io
+import re
 import sys
 
 import pytest
@@ -85,7 +86,9 @@ def test_every_state_changing_command_is_covered():
     elsewhere = {"indices", "export", "par", "experts", "backup", "restore", "purge", "export-expert"}
     for module in ("indices", "par", "operations"):  # `hailong experts` lives in survey/par/cli.py too
         source = (REPO_ROOT / "survey" / module / "cli.py").read_text(encoding="utf-8")
-        assert "cli_actor()" in source and 'actor="cli"' not in source
+        assert "cli_actor()" in source
+        # no service is handed a bare "cli" actor, by keyword or position
+        assert not re.search(r"""[(,=]\s*["']cli["']\s*[,)]""", source), f"survey/{module}/cli.py passes a bare 'cli' actor"
     assert set(COMMANDS) - READ_ONLY - elsewhere == set(RUNS), "run the new command in RUNS and check its audit entry"
 
 
