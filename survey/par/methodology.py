@@ -532,3 +532,15 @@ def get(mid: str) -> Methodology:
 
 def for_kind(kind: str) -> list[Methodology]:
     return [m for m in all_methodologies().values() if kind in m.unit_kinds]
+
+
+def block_order(methodology_id: str, block: str) -> tuple[int, str, int, str]:
+    """Where a block's ranking stands on a page: departments (province-level units) before the commune-level
+    blocks, then the methodology's own order of its blocks (unknown methodologies and blocks last)."""
+    try:
+        m = get(methodology_id)
+    except LookupError:
+        return (len(UNIT_KINDS), methodology_id, 0, block)
+    level = min((UNIT_KINDS.index(k) for k in m.unit_kinds if k in UNIT_KINDS), default=len(UNIT_KINDS))
+    position = next((i for i, b in enumerate(m.blocks) if b.code == block), len(m.blocks))
+    return (level, methodology_id, position, block)

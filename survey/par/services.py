@@ -462,7 +462,8 @@ async def published_rankings(session: AsyncSession, *, year: int | None = None) 
         year = await session.scalar(select(func.max(Composition.year)).where(Composition.status == "published"))
         if year is None:
             return []
-    ids = await session.scalars(
-        select(Composition.id).where(Composition.year == year, Composition.status == "published").order_by(Composition.methodology_id, Composition.block)
-    )
-    return [await get_composition(session, i) for i in ids]
+    rows = (await session.execute(
+        select(Composition.id, Composition.methodology_id, Composition.block).where(Composition.year == year, Composition.status == "published")
+    )).all()
+    rows.sort(key=lambda r: meth.block_order(r.methodology_id, r.block))
+    return [await get_composition(session, r.id) for r in rows]

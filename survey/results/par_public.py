@@ -59,7 +59,7 @@ async def sections_for_run(session: AsyncSession, run_id: int, *, lang: str) -> 
     if not linked:
         return []
     year = max(s.year for s in linked)
-    chosen = sorted((s for s in linked if s.year == year), key=lambda s: (s.methodology_id, s.block))
+    chosen = sorted((s for s in linked if s.year == year), key=lambda s: meth.block_order(s.methodology_id, s.block))
     out = []
     for s in chosen:
         c = await par.get_composition(session, s.id)

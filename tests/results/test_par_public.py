@@ -103,3 +103,20 @@ async def test_report_html_includes_the_ranking_of_its_run(client, db):
     # the report of another run (the previous period) does not carry this run's ranking
     other = await client.get(f"/cong-khai/bao-cao/{a.runs['previous']}")
     assert other.status_code == 200 and SECTION not in text_of(other.text)
+
+
+async def test_departments_stand_before_the_commune_level_blocks(client, db):
+    """Blocks are ordered as the tiers are (departments, then wards and communes in their methodology's order), not by file name."""
+    from survey.par.methodology import block_order
+
+    assert block_order("par-department-2025-v1", "department") < block_order("par-commune-2025-v1", "ward") < block_order("par-commune-2025-v1", "commune")
+    assert block_order("par-commune-2025-v1", "commune") < block_order("no-such-methodology", "x")
+    a = await arrange(db)
+    ids = await arrange_par(db, a.runs["sample"])
+    await par.publish_composition(db, ids["ward_draft"], "test")
+    ranked = await par.published_rankings(db)
+    assert [c.block for c in ranked] == ["department", "ward"]
+    html = (await client.get("/cong-khai", headers=HTML)).text
+    assert 0 < html.index('id="par-department-') < html.index('id="par-ward-')
+    report = (await client.get(f"/cong-khai/bao-cao/{a.runs['sample']}", headers=HTML)).text
+    assert 0 < report.index('id="r-par-department-') < report.index('id="r-par-ward-')

@@ -105,6 +105,9 @@ async def test_dashboard_counts(client, db):
     got = {label.strip(): value for value, label in nums}
     assert got["đơn vị"] == "1" and got["thủ tục hành chính"] == "1" and got["phiếu tiếp nhận"] == "1" and got["phiếu trả lời"] == "0"
     assert 'data-action="login"' in r.text and "<td>Đăng nhập</td>" in r.text  # recent audit entries, as labels
+    # where the published figures live, for staff to check what citizens see
+    assert '<a href="/cong-khai" id="public-results">' in r.text and '<a href="/cong-khai#chi-so-cchc" id="public-par">' in r.text
+    assert (await client.get("/cong-khai", headers=HTML)).status_code == 200
 
 
 async def test_api_client_key_is_shown_once_and_works(client, db, settings):
