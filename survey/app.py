@@ -81,7 +81,10 @@ def _compression():
     """brotli for browsers that accept it, else gzip; small bodies (< 500 bytes) go as they are."""
     from litestar.config.compression import CompressionConfig
 
-    return CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=500, brotli_quality=5)
+    return CompressionConfig(
+        backend="brotli", brotli_gzip_fallback=True, minimum_size=500, brotli_quality=5,
+        exclude_opt_key="skip_compression",  # routes whose answers are always small (the intake API)
+    )
 
 
 def _openapi_components():

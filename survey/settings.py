@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
 
 DEFAULT_SQLITE_PATH = Path("hailong.sqlite3")
@@ -202,17 +203,23 @@ class Settings:
 
     def signing_keys(self) -> tuple[str, dict[str, bytes]]:
         """The active key id and all verification keys; derived from secret_key when none are configured."""
-        import hashlib
+        return _signing_keys(self.secret_key, tuple(self.token_keys.items()), self.token_active_kid)
 
-        keys = dict(self.token_keys)
-        if not keys:
-            if not self.secret_key:
-                raise ValueError("secret_key is empty: set HAILONG_SECRET_KEY or HAILONG_TOKEN_KEYS")
-            keys = {"A": hashlib.sha256(b"hailong-token-key:" + self.secret_key.encode()).digest()}
-        active = self.token_active_kid or next(iter(keys))
-        if active not in keys:
-            raise ValueError(f"HAILONG_TOKEN_ACTIVE_KID {active!r} is not among HAILONG_TOKEN_KEYS")
-        return active, keys
+
+@lru_cache(maxsize=8)
+def _signing_keys(secret_key: str, token_keys: tuple[tuple[str, bytes], ...], active_kid: str) -> tuple[str, dict[str, bytes]]:
+    """Derived once per configuration (every token check asks); callers must not change the dict."""
+    import hashlib
+
+    keys = dict(token_keys)
+    if not keys:
+        if not secret_key:
+            raise ValueError("secret_key is empty: set HAILONG_SECRET_KEY or HAILONG_TOKEN_KEYS")
+        keys = {"A": hashlib.sha256(b"hailong-token-key:" + secret_key.encode()).digest()}
+    active = active_kid or next(iter(keys))
+    if active not in keys:
+        raise ValueError(f"HAILONG_TOKEN_ACTIVE_KID {active!r} is not among HAILONG_TOKEN_KEYS")
+    return active, keys
 
 
 def setting_names() -> list[str]:

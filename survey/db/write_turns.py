@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Table, create_engine, event, insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import StaticPool
+
+T = TypeVar("T")
 
 #: one per event loop: on SQLite, this process's writing transactions take turns (see sqlite_write_turn)
 _WRITE_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -116,6 +118,36 @@ async def insert_row(session: AsyncSession, table: Table, values: dict[str, Any]
     async with lock:
         engine, executor = _sqlite_writer(url)  # looked up and used with no await between
         await loop.run_in_executor(executor, _insert_and_commit, engine, table, values)
+
+
+def sqlite_file_url(engine: AsyncEngine) -> str | None:
+    """The URL of ``engine`` when it is a SQLite database file (one the writer thread can open), else None."""
+    if engine.dialect.name != "sqlite":
+        return None
+    url = engine.url
+    if url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def _in_transaction(engine: Engine, fn: Callable[..., T], args: tuple) -> T:
+    with engine.begin() as conn:  # the statements and their COMMIT back to back on the writer thread
+        return fn(conn, *args)
+
+
+async def sqlite_writer_call(async_url: str, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(connection, *args)`` in one transaction on the SQLite writer thread, in this process's write turn.
+
+    The write lock is taken and released inside that one call (BEGIN, statements, COMMIT without a trip
+    back to the event loop in between), so the next writer gets it as soon as the driver is done.
+    """
+    loop = asyncio.get_running_loop()
+    lock = _WRITE_TURNS.get(loop)
+    if lock is None:
+        lock = _WRITE_TURNS[loop] = asyncio.Lock()
+    async with lock:
+        engine, executor = _sqlite_writer(async_url)  # looked up and used with no await between
+        return await loop.run_in_executor(executor, _in_transaction, engine, fn, args)
 
 
 def dispose_sqlite_writers() -> None:
