@@ -101,7 +101,8 @@ def _openapi_render_plugins() -> list:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    settings.signing_keys()  # fail fast on a bad key configuration
+    settings.validate()  # fail fast on settings the app cannot work with (e.g. HAILONG_TOKEN_TTL_DAYS)
+    settings.signing_keys()  # ... on a bad key configuration
     parse_trusted_proxies(settings.trusted_proxies)  # ... and on a bad proxy list
     engine = make_engine(settings.database_url, **pool_options(settings))
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections.abc import AsyncIterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def is_sqlite(url: str) -> bool:
@@ -90,3 +97,14 @@ def checkout_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager
             del per_loop[old]
         gate = per_loop[loop] = asyncio.Semaphore(size() + overflow)
     return gate
+
+
+@contextlib.asynccontextmanager
+async def single_statement_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection for one self-contained statement: autocommit on PostgreSQL (no BEGIN and
+    COMMIT/ROLLBACK round trips around it).  On SQLite the driver starts no transaction for a SELECT,
+    and switching aiosqlite's mode would cost two trips to its thread, so the connection is as it is."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn

@@ -56,15 +56,15 @@ async def sqlite_write_turn(session: AsyncSession) -> AsyncIterator[None]:
 # --------------------------------------------------------------------------- one-row inserts in one turn
 
 #: per SQLite database file: a synchronous engine and the one thread its writes run on
-_SQLITE_WRITERS: dict[str, tuple[Engine, ThreadPoolExecutor]] = {}
+_SQLITE_WRITERS: dict[tuple[str, str], tuple[Engine, ThreadPoolExecutor]] = {}
 
 
-#: writers kept open at once (one in production; tests open many databases one after another)
-_MAX_WRITERS = 4
+#: writer and reader threads kept open at once (two in production; tests open many databases one after another)
+_MAX_WRITERS = 8
 
 
-def _sqlite_writer(async_url: str) -> tuple[Engine, ThreadPoolExecutor]:
-    writer = _SQLITE_WRITERS.get(async_url)
+def _sqlite_writer(async_url: str, role: str = "writer") -> tuple[Engine, ThreadPoolExecutor]:
+    writer = _SQLITE_WRITERS.get((async_url, role))
     if writer is None:
         while len(_SQLITE_WRITERS) >= _MAX_WRITERS:  # close the oldest (its pending writes finish first)
             old_engine, old_executor = _SQLITE_WRITERS.pop(next(iter(_SQLITE_WRITERS)))
@@ -81,7 +81,7 @@ def _sqlite_writer(async_url: str) -> tuple[Engine, ThreadPoolExecutor]:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        writer = _SQLITE_WRITERS[async_url] = (engine, ThreadPoolExecutor(1, thread_name_prefix="hailong-sqlite-writer"))
+        writer = _SQLITE_WRITERS[(async_url, role)] = (engine, ThreadPoolExecutor(1, thread_name_prefix=f"hailong-sqlite-{role}"))
     return writer
 
 
@@ -148,6 +148,18 @@ async def sqlite_writer_call(async_url: str, fn: Callable[..., T], *args: Any) -
     async with lock:
         engine, executor = _sqlite_writer(async_url)  # looked up and used with no await between
         return await loop.run_in_executor(executor, _in_transaction, engine, fn, args)
+
+
+def _read(engine: Engine, fn: Callable[..., T], args: tuple) -> T:
+    with engine.connect() as conn:
+        return fn(conn, *args)
+
+
+async def sqlite_reader_call(async_url: str, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(connection, *args)`` (reads only) on this database's reader thread: one trip to a thread
+    instead of aiosqlite's several (execute, fetch, close, rollback).  WAL lets it read while a write runs."""
+    engine, executor = _sqlite_writer(async_url, "reader")
+    return await asyncio.get_running_loop().run_in_executor(executor, _read, engine, fn, args)
 
 
 def dispose_sqlite_writers() -> None:
