@@ -81,7 +81,10 @@ def _compression():
     """brotli for browsers that accept it, else gzip; small bodies (< 500 bytes) go as they are."""
     from litestar.config.compression import CompressionConfig
 
-    return CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=500, brotli_quality=5)
+    return CompressionConfig(
+        backend="brotli", brotli_gzip_fallback=True, minimum_size=500, brotli_quality=5,
+        exclude_opt_key="skip_compression",  # routes whose answers are always small (the intake API)
+    )
 
 
 def _openapi_components():
@@ -98,7 +101,8 @@ def _openapi_render_plugins() -> list:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    settings.signing_keys()  # fail fast on a bad key configuration
+    settings.validate()  # fail fast on settings the app cannot work with (e.g. HAILONG_TOKEN_TTL_DAYS)
+    settings.signing_keys()  # ... on a bad key configuration
     parse_trusted_proxies(settings.trusted_proxies)  # ... and on a bad proxy list
     engine = make_engine(settings.database_url, **pool_options(settings))
 

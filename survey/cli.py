@@ -111,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a setting the app cannot start with: one clear line naming it, no traceback
+        print(f"hailong: {exc}", file=sys.stderr)
+        return 2
     _help, _arguments, fn = COMMANDS[args.command]
     try:
         return fn(args, settings)

@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
 
 DEFAULT_SQLITE_PATH = Path("hailong.sqlite3")
+#: HAILONG_TOKEN_TTL_DAYS above this is refused (a century; the token's expiry field ends in 2199 anyway)
+MAX_TOKEN_TTL_DAYS = 36500
 
 
 def _env(name: str, default: str) -> str:
@@ -156,7 +159,7 @@ class Settings:
         secret = _env("SECRET_KEY", "")
         if not secret:
             secret = _local_secret(Path(_env("SECRET_FILE", ".hailong-secret")))
-        return cls(
+        settings = cls(
             database_url=database_url,
             public_url=_env("PUBLIC_URL", d.public_url).rstrip("/"),
             secret_key=secret,
@@ -199,20 +202,42 @@ class Settings:
             session_hours=_env_int("SESSION_HOURS", d.session_hours),
             index_min_n=_env_int("INDEX_MIN_N", d.index_min_n),
         )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse, at start-up, values the app cannot work with; the ValueError names the variable."""
+        from datetime import date, timedelta
+
+        from survey.receipts.tokens import EPOCH
+
+        last = EPOCH + timedelta(days=2**16 - 1)  # the last expiry date a token can carry
+        room = (last - date.today()).days
+        if not 1 <= self.token_ttl_days <= min(MAX_TOKEN_TTL_DAYS, room):
+            raise ValueError(
+                f"HAILONG_TOKEN_TTL_DAYS must be between 1 and {min(MAX_TOKEN_TTL_DAYS, room)} days, got "
+                f"{self.token_ttl_days}: a survey link's expiry must fit in the token (expiry dates end on {last:%Y-%m-%d})"
+            )
 
     def signing_keys(self) -> tuple[str, dict[str, bytes]]:
         """The active key id and all verification keys; derived from secret_key when none are configured."""
-        import hashlib
+        return _signing_keys(self.secret_key, tuple(self.token_keys.items()), self.token_active_kid)
 
-        keys = dict(self.token_keys)
-        if not keys:
-            if not self.secret_key:
-                raise ValueError("secret_key is empty: set HAILONG_SECRET_KEY or HAILONG_TOKEN_KEYS")
-            keys = {"A": hashlib.sha256(b"hailong-token-key:" + self.secret_key.encode()).digest()}
-        active = self.token_active_kid or next(iter(keys))
-        if active not in keys:
-            raise ValueError(f"HAILONG_TOKEN_ACTIVE_KID {active!r} is not among HAILONG_TOKEN_KEYS")
-        return active, keys
+
+@lru_cache(maxsize=8)
+def _signing_keys(secret_key: str, token_keys: tuple[tuple[str, bytes], ...], active_kid: str) -> tuple[str, dict[str, bytes]]:
+    """Derived once per configuration (every token check asks); callers must not change the dict."""
+    import hashlib
+
+    keys = dict(token_keys)
+    if not keys:
+        if not secret_key:
+            raise ValueError("secret_key is empty: set HAILONG_SECRET_KEY or HAILONG_TOKEN_KEYS")
+        keys = {"A": hashlib.sha256(b"hailong-token-key:" + secret_key.encode()).digest()}
+    active = active_kid or next(iter(keys))
+    if active not in keys:
+        raise ValueError(f"HAILONG_TOKEN_ACTIVE_KID {active!r} is not among HAILONG_TOKEN_KEYS")
+    return active, keys
 
 
 def setting_names() -> list[str]:

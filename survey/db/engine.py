@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
+
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def is_sqlite(url: str) -> bool:
@@ -34,7 +45,10 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
     # under the server's max_connections (see pool_options and `hailong serve --workers`)
     kwargs.setdefault("pool_size", DEFAULT_POOL_SIZE)
     kwargs.setdefault("max_overflow", 0)
-    kwargs.setdefault("pool_pre_ping", True)
+    # no pre-ping (a round trip before every checkout): a dead connection fails its statement, SQLAlchemy
+    # then invalidates it and every older pooled connection, and the next checkout connects afresh; the
+    # intake path retries such a statement once (survey/responses/services.py)
+    kwargs.setdefault("pool_recycle", 3600)
     return create_async_engine(url, **kwargs)
 
 
@@ -57,3 +71,40 @@ def connections_per_process(settings) -> int:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+#: per engine and event loop: a semaphore as wide as the engine's pool (see checkout_gate)
+_GATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def checkout_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager:
+    """An ``async with`` that lets at most pool-size (+ overflow) coroutines check out a connection at once.
+
+    Under more concurrent requests than connections, waiting on an asyncio semaphore (one future, FIFO)
+    costs far less than waiting inside the pool's checkout (on Python 3.11 a task and a timer per waiter).
+    The pool's own timeout still applies once through the gate.  A pool without a fixed size: no gate.
+    """
+    pool = engine.sync_engine.pool
+    size = getattr(pool, "size", None)
+    overflow = getattr(pool, "_max_overflow", -1)
+    if not callable(size) or overflow < 0:
+        return contextlib.nullcontext()
+    per_loop = _GATES.setdefault(engine.sync_engine, {})
+    loop = asyncio.get_running_loop()
+    gate = per_loop.get(loop)
+    if gate is None:
+        for old in [key for key in per_loop if key.is_closed()]:
+            del per_loop[old]
+        gate = per_loop[loop] = asyncio.Semaphore(size() + overflow)
+    return gate
+
+
+@contextlib.asynccontextmanager
+async def single_statement_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection for one self-contained statement: autocommit on PostgreSQL (no BEGIN and
+    COMMIT/ROLLBACK round trips around it).  On SQLite the driver starts no transaction for a SELECT,
+    and switching aiosqlite's mode would cost two trips to its thread, so the connection is as it is."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn

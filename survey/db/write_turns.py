@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Table, create_engine, event, insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import StaticPool
+
+T = TypeVar("T")
 
 #: one per event loop: on SQLite, this process's writing transactions take turns (see sqlite_write_turn)
 _WRITE_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -54,15 +56,15 @@ async def sqlite_write_turn(session: AsyncSession) -> AsyncIterator[None]:
 # --------------------------------------------------------------------------- one-row inserts in one turn
 
 #: per SQLite database file: a synchronous engine and the one thread its writes run on
-_SQLITE_WRITERS: dict[str, tuple[Engine, ThreadPoolExecutor]] = {}
+_SQLITE_WRITERS: dict[tuple[str, str], tuple[Engine, ThreadPoolExecutor]] = {}
 
 
-#: writers kept open at once (one in production; tests open many databases one after another)
-_MAX_WRITERS = 4
+#: writer and reader threads kept open at once (two in production; tests open many databases one after another)
+_MAX_WRITERS = 8
 
 
-def _sqlite_writer(async_url: str) -> tuple[Engine, ThreadPoolExecutor]:
-    writer = _SQLITE_WRITERS.get(async_url)
+def _sqlite_writer(async_url: str, role: str = "writer") -> tuple[Engine, ThreadPoolExecutor]:
+    writer = _SQLITE_WRITERS.get((async_url, role))
     if writer is None:
         while len(_SQLITE_WRITERS) >= _MAX_WRITERS:  # close the oldest (its pending writes finish first)
             old_engine, old_executor = _SQLITE_WRITERS.pop(next(iter(_SQLITE_WRITERS)))
@@ -79,7 +81,7 @@ def _sqlite_writer(async_url: str) -> tuple[Engine, ThreadPoolExecutor]:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        writer = _SQLITE_WRITERS[async_url] = (engine, ThreadPoolExecutor(1, thread_name_prefix="hailong-sqlite-writer"))
+        writer = _SQLITE_WRITERS[(async_url, role)] = (engine, ThreadPoolExecutor(1, thread_name_prefix=f"hailong-sqlite-{role}"))
     return writer
 
 
@@ -116,6 +118,48 @@ async def insert_row(session: AsyncSession, table: Table, values: dict[str, Any]
     async with lock:
         engine, executor = _sqlite_writer(url)  # looked up and used with no await between
         await loop.run_in_executor(executor, _insert_and_commit, engine, table, values)
+
+
+def sqlite_file_url(engine: AsyncEngine) -> str | None:
+    """The URL of ``engine`` when it is a SQLite database file (one the writer thread can open), else None."""
+    if engine.dialect.name != "sqlite":
+        return None
+    url = engine.url
+    if url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def _in_transaction(engine: Engine, fn: Callable[..., T], args: tuple) -> T:
+    with engine.begin() as conn:  # the statements and their COMMIT back to back on the writer thread
+        return fn(conn, *args)
+
+
+async def sqlite_writer_call(async_url: str, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(connection, *args)`` in one transaction on the SQLite writer thread, in this process's write turn.
+
+    The write lock is taken and released inside that one call (BEGIN, statements, COMMIT without a trip
+    back to the event loop in between), so the next writer gets it as soon as the driver is done.
+    """
+    loop = asyncio.get_running_loop()
+    lock = _WRITE_TURNS.get(loop)
+    if lock is None:
+        lock = _WRITE_TURNS[loop] = asyncio.Lock()
+    async with lock:
+        engine, executor = _sqlite_writer(async_url)  # looked up and used with no await between
+        return await loop.run_in_executor(executor, _in_transaction, engine, fn, args)
+
+
+def _read(engine: Engine, fn: Callable[..., T], args: tuple) -> T:
+    with engine.connect() as conn:
+        return fn(conn, *args)
+
+
+async def sqlite_reader_call(async_url: str, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(connection, *args)`` (reads only) on this database's reader thread: one trip to a thread
+    instead of aiosqlite's several (execute, fetch, close, rollback).  WAL lets it read while a write runs."""
+    engine, executor = _sqlite_writer(async_url, "reader")
+    return await asyncio.get_running_loop().run_in_executor(executor, _read, engine, fn, args)
 
 
 def dispose_sqlite_writers() -> None:

@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, bindparam, exists, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from survey.db.base import utcnow
-from survey.db.models import Response
-from survey.db.write_turns import insert_row
+from survey.db.engine import checkout_gate
+from survey.db.models import Receipt, Response
+from survey.db.write_turns import insert_row, sqlite_file_url, sqlite_writer_call
 from survey.questionnaires import registry
 from survey.responses.validation import AnswerValidationError, FieldError, validate_answers
 
@@ -52,6 +54,10 @@ class AlreadyAnswered(Exception):
     def __init__(self, response_id: str | None):
         super().__init__("this receipt has already been answered")
         self.response_id = response_id
+
+
+class UnknownReceipt(LookupError):
+    """The token verified but no such receipt exists (404)."""
 
 
 class ConflictingReplay(Exception):
@@ -103,14 +109,9 @@ def check_submission(sub: Submission, comment_max_chars: int) -> None:
         raise AnswerValidationError(errors)
 
 
-async def store_response(session: AsyncSession, sub: Submission, *, comment_max_chars: int = 1000) -> StoredResponse:
-    """Validate and store one response in its own transaction (commits on success, rolls back otherwise).
-
-    Raises AnswerValidationError, UnknownQuestionnaire, AlreadyAnswered or ConflictingReplay.
-    """
-    check_submission(sub, comment_max_chars)
+def _row_values(sub: Submission) -> dict[str, Any]:
     comment = (sub.comment or "").strip() or None
-    values = {
+    return {
         "id": str(uuid.uuid4()),
         "receipt_id": sub.receipt_id,
         "unit_id": sub.unit_id,
@@ -131,6 +132,15 @@ async def store_response(session: AsyncSession, sub: Submission, *, comment_max_
         "review_status": sub.review_status,
         "extra": dict(sub.extra),
     }
+
+
+async def store_response(session: AsyncSession, sub: Submission, *, comment_max_chars: int = 1000) -> StoredResponse:
+    """Validate and store one response in its own transaction (commits on success, rolls back otherwise).
+
+    Raises AnswerValidationError, UnknownQuestionnaire, AlreadyAnswered or ConflictingReplay.
+    """
+    check_submission(sub, comment_max_chars)
+    values = _row_values(sub)
     try:
         # one Core INSERT and its commit (no unit-of-work flush); on SQLite both in one write turn
         await insert_row(session, Response.__table__, values)
@@ -159,3 +169,98 @@ async def _resolve_conflict(session: AsyncSession, sub: Submission) -> StoredRes
 
 async def receipt_has_response(session: AsyncSession, receipt_id: int) -> bool:
     return await session.scalar(select(Response.id).where(Response.receipt_id == receipt_id)) is not None
+
+
+# --------------------------------------------------------------------------- the receipt intake fast path
+
+#: Columns the fast path binds; receipt_id, unit_id and procedure_id are read from the receipt row itself.
+_BOUND = [
+    "id", "questionnaire_id", "questionnaire_version", "channel", "answers", "overall", "expectations", "comment",
+    "language", "submitted_at", "device_time", "client_uuid", "device_id", "integrity_flags", "review_status", "extra",
+]
+_FROM_RECEIPT = ["receipt_id", "unit_id", "procedure_id"]
+
+
+def _receipt_insert(dialect_insert):
+    """``INSERT INTO responses (...) SELECT <values>, r.id, r.unit_id, r.procedure_id FROM receipts r WHERE r.id = :rid
+    ON CONFLICT DO NOTHING RETURNING id``: one statement stores the answer, or stores nothing when the receipt
+    does not exist or already has a response (the unique constraint decides, as before)."""
+    table, receipts = Response.__table__, Receipt.__table__
+    chosen = select(
+        *(bindparam(name, type_=table.c[name].type) for name in _BOUND),
+        receipts.c.id, receipts.c.unit_id, receipts.c.procedure_id,
+    ).where(receipts.c.id == bindparam("rid", type_=receipts.c.id.type))
+    return dialect_insert(table).from_select(_BOUND + _FROM_RECEIPT, chosen).on_conflict_do_nothing().returning(table.c.id)
+
+
+_INSERT = {"postgresql": _receipt_insert(postgresql.insert), "sqlite": _receipt_insert(sqlite.insert)}
+#: Only when nothing was inserted: which response the receipt has (if any), and whether the receipt exists.
+_WHY_NOT = select(
+    select(Response.__table__.c.id).where(Response.__table__.c.receipt_id == bindparam("rid")).scalar_subquery(),
+    exists().where(Receipt.__table__.c.id == bindparam("rid")),
+)
+
+
+def _bound(values: dict[str, Any]) -> dict[str, Any]:
+    params = {name: values[name] for name in _BOUND}
+    params["rid"] = values["receipt_id"]
+    return params
+
+
+def _outcome(new_id: str, inserted: str | None, why_not) -> StoredResponse:
+    if inserted is not None:
+        return StoredResponse(inserted, created=True)
+    existing_id, receipt_exists = why_not
+    if existing_id == new_id:  # our own insert, committed before a lost connection made us retry
+        return StoredResponse(existing_id, created=True)
+    if existing_id is not None:
+        raise AlreadyAnswered(existing_id)
+    if not receipt_exists:
+        raise UnknownReceipt("no such receipt")
+    raise RuntimeError("response not stored for a reason other than receipt or uniqueness")  # pragma: no cover
+
+
+def _store_sync(conn: Connection, params: dict[str, Any]) -> tuple[str | None, Any]:
+    """On SQLite's writer thread, inside one transaction: the insert and (only if it stored nothing) why not."""
+    inserted = conn.execute(_INSERT["sqlite"], params).scalar()
+    return inserted, None if inserted is not None else tuple(conn.execute(_WHY_NOT, {"rid": params["rid"]}).one())
+
+
+async def _store_async(engine: AsyncEngine, params: dict[str, Any]) -> tuple[str | None, Any]:
+    """One autocommit statement on a pooled connection (no BEGIN/COMMIT round trips); retried once if the
+    connection turns out dead (the pool does not pre-ping; the generated id tells a retry its own row)."""
+    stmt = _INSERT[engine.dialect.name]
+    for attempt in (1, 2):
+        try:
+            async with checkout_gate(engine), engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                inserted = (await conn.execute(stmt, params)).scalar()
+                if inserted is not None:
+                    return inserted, None
+                return None, tuple((await conn.execute(_WHY_NOT, {"rid": params["rid"]})).one())
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def store_receipt_response(engine: AsyncEngine, sub: Submission, *, comment_max_chars: int = 1000) -> StoredResponse:
+    """Validate and store the answer to receipt ``sub.receipt_id`` (QR channel: the JSON API's hot path).
+
+    The unit and procedure are taken from the receipt row by the insert itself, so the receipt is not read
+    first: one statement in the common case.  Raises AnswerValidationError, UnknownQuestionnaire,
+    UnknownReceipt (no such receipt) or AlreadyAnswered (it has a response; the unique constraint on
+    ``responses.receipt_id`` decides under concurrency).  On SQLite the statement runs on the writer
+    thread inside this process's write turn (:mod:`survey.db.write_turns`).
+    """
+    check_submission(sub, comment_max_chars)
+    if sub.receipt_id is None:
+        raise ValueError("sub.receipt_id is required")
+    values = _row_values(sub)
+    params = _bound(values)
+    url = sqlite_file_url(engine)
+    if url is not None:
+        inserted, why_not = await sqlite_writer_call(url, _store_sync, params)
+    else:
+        inserted, why_not = await _store_async(engine, params)
+    return _outcome(values["id"], inserted, why_not)

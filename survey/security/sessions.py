@@ -17,11 +17,13 @@ from datetime import timedelta
 from typing import Any
 
 from litestar.datastructures import Cookie
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from survey.db.base import utcnow
+from survey.db.engine import single_statement_connection
 from survey.db.models import StaffSession, User
+from survey.db.write_turns import sqlite_file_url, sqlite_reader_call
 from survey.settings import Settings
 
 COOKIE = "hl_session"
@@ -59,18 +61,34 @@ async def end_all_for_user(session: AsyncSession, user_id: int) -> int:
     return result.rowcount or 0
 
 
-async def lookup(session: AsyncSession, token: str) -> dict[str, Any]:
-    """The session data for a cookie token, or ``{}`` (unknown, expired, or the account is inactive)."""
+#: built once: the middleware runs it on every request that carries a session cookie
+_LOOKUP = (
+    select(User.id, User.username, User.role)
+    .join(StaffSession, StaffSession.user_id == User.id)
+    .where(StaffSession.id == bindparam("sid"), StaffSession.expires_at > bindparam("now", type_=StaffSession.expires_at.type),
+           User.active.is_(True))
+)
+
+
+def _lookup_sync(conn, params):
+    return conn.execute(_LOOKUP, params).first()
+
+
+async def lookup(engine: AsyncEngine, token: str) -> dict[str, Any]:
+    """The session data for a cookie token, or ``{}`` (unknown, expired, or the account is inactive).
+
+    One autocommit SELECT on a pooled connection, no ORM session
+    (on PostgreSQL one round trip instead of BEGIN, SELECT, ROLLBACK)."""
     if not token or len(token) > 128:
         return {}
     sid = _hash(token)
-    row = (
-        await session.execute(
-            select(User.id, User.username, User.role)
-            .join(StaffSession, StaffSession.user_id == User.id)
-            .where(StaffSession.id == sid, StaffSession.expires_at > utcnow(), User.active.is_(True))
-        )
-    ).first()
+    params = {"sid": sid, "now": utcnow()}
+    url = sqlite_file_url(engine)
+    if url is not None:  # SQLite: on the reader thread, one trip
+        row = await sqlite_reader_call(url, _lookup_sync, params)
+    else:
+        async with single_statement_connection(engine) as conn:
+            row = (await conn.execute(_LOOKUP, params)).first()
     if row is None:
         return {}
     return {"user_id": row.id, "username": row.username, "role": row.role, "sid": sid}
@@ -95,8 +113,7 @@ class StaffSessionMiddleware:
             data: dict[str, Any] = {}
             token = _cookie_value(scope)
             if token:
-                async with scope["app"].state.sessionmaker() as session:
-                    data = await lookup(session, token)
+                data = await lookup(scope["app"].state.engine, token)
             scope["session"] = data
         await self.app(scope, receive, send)
 

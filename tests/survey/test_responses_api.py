@@ -6,7 +6,9 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from survey.db.models import Response
 from survey.questionnaires import registry
@@ -145,3 +147,36 @@ async def test_no_api_key_needed_and_documented(client):
     op = schema["paths"][URL]["post"]
     assert {"201", "400", "404", "409", "410", "413", "422"} <= set(op["responses"])
     assert not op.get("security")
+
+
+async def test_a_response_is_stored_although_the_pooled_connections_died(client, app, db, settings, receipt, token):
+    """No pre-ping: a statement on a dead pooled connection is retried once on a fresh one (PostgreSQL),
+    and the retry recognises its own row rather than answering 409."""
+    from tests.conftest import is_postgres
+
+    if not is_postgres():
+        pytest.skip("PostgreSQL terminates connections; SQLite has none to lose")
+    second = await make_receipt(db, await make_unit(db, code="000.00.02.H99"), dossier_code="000.00.02.H99-261201-0002")
+    assert (await client.post(URL, json=body(token))).status_code == 201  # the app's pool now holds a connection
+    killer = create_async_engine(settings.database_url, poolclass=NullPool)  # ends every other backend, the app's pooled one too
+    async with killer.connect() as conn:
+        ended = await conn.scalar(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ))
+    await killer.dispose()
+    assert ended >= 1
+    r = await client.post(URL, json=body(token_for(settings, second.id)))
+    assert r.status_code == 201, r.text
+    r = await client.post(URL, json=body(token_for(settings, second.id)))
+    assert r.status_code == 409
+
+
+def test_a_retry_that_finds_its_own_row_is_a_201_not_a_409():
+    from survey.responses.services import AlreadyAnswered, UnknownReceipt, _outcome
+
+    assert _outcome("id-1", None, ("id-1", True)).created  # committed, then the connection was lost
+    with pytest.raises(AlreadyAnswered):
+        _outcome("id-2", None, ("id-1", True))
+    with pytest.raises(UnknownReceipt):
+        _outcome("id-2", None, (None, False))
+    assert _outcome("id-3", "id-3", None).id == "id-3"
