@@ -46,6 +46,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -133,7 +134,56 @@ async def measure(name: str, server: Server, conns: int, seconds: float, one, pg
     return Phase(name, r.rate, r.done, r.errors, (cpu1 - cpu0) * 1000 / max(r.done, 1), r.pct(0.5), r.pct(0.99), new)
 
 
-async def intake(backend: str, url: str, seconds: float, items: list[str]) -> tuple[Phase, Phase]:
+WRK = shutil.which("wrk")
+#: wrk's Lua: each thread posts its share of the tokens (one per request) with the same answers
+WRK_SCRIPT = """
+counter = 0
+function setup(thread) thread:set("tid", counter); counter = counter + 1 end
+function init(args)
+  tokens = {}
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  idx, step = tid + 1, tonumber(args[2])
+end
+function request()
+  local t = tokens[idx] or tokens[1]
+  idx = idx + step
+  return wrk.format("POST", "/api/v1/responses", {["Content-Type"] = "application/json"}, string.format(BODY, t))
+end
+"""
+
+
+def wrk_phase(name: str, server: Server, tokens: list[str], conns: int, seconds: float, answers: dict, pg_url: str | None) -> Phase:
+    """The same intake driven by wrk (C, one thread): the load client takes far less of the 2 cores than
+    benchmarks/_loadgen.py, so requests/s at 16 and 64 connections say more about the server."""
+    import json
+    import re
+    import subprocess
+
+    body = json.dumps({"token": "%s", "answers": answers, "overall": 4}).replace('"', '\\"')
+    with tempfile.TemporaryDirectory(prefix="hailong-wrk-") as tmp:
+        tok, lua = Path(tmp) / "tokens.txt", Path(tmp) / "post.lua"
+        tok.write_text("\n".join(tokens) + "\n")
+        lua.write_text(f'BODY = "{body}"\n' + WRK_SCRIPT)
+        before = asyncio.run(pg_sessions(pg_url)) if pg_url else None
+        cpu0 = cpu_seconds(server.proc.pid)
+        out = subprocess.run([WRK, "-t1", f"-c{conns}", f"-d{seconds:.0f}s", "--latency", "-s", str(lua), server.url, "--", str(tok), "1"],
+                             capture_output=True, text=True, check=True).stdout
+        cpu1 = cpu_seconds(server.proc.pid)
+        new = (asyncio.run(pg_sessions(pg_url)) - before - 1) if pg_url else None
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    errs = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) * (total - bad) / max(total, 1)
+
+    def pct(label: str) -> float:
+        m = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out)
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)] if m else float("nan")
+
+    ok = total - bad
+    return Phase(name, rate, ok, bad + errs, (cpu1 - cpu0) * 1000 / max(ok, 1), pct("50"), pct("99"), new)
+
+
+async def intake(backend: str, url: str, seconds: float, items: list[str]) -> tuple[Phase, ...]:
     from survey.db.migrate import upgrade
     from survey.settings import Settings
 
@@ -142,7 +192,7 @@ async def intake(backend: str, url: str, seconds: float, items: list[str]) -> tu
     await asyncio.to_thread(upgrade, url)
     secret = secrets.token_hex(32)
     settings = replace(Settings(), database_url=url, secret_key=secret, public_url="http://127.0.0.1:8000")
-    tokens = await seed(url, settings, 30000)
+    tokens = await seed(url, settings, 30000 + (80000 if WRK else 0))
     env = {"HAILONG_DATABASE_URL": url, "HAILONG_SECRET_KEY": secret, "HAILONG_PUBLIC_URL": settings.public_url}
     server = Server("survey.asgi:app", REPO, env)
     next_token = 0
@@ -159,9 +209,15 @@ async def intake(backend: str, url: str, seconds: float, items: list[str]) -> tu
         pg = url if backend == "postgresql" else None
         p16 = await measure(f"{backend}: POST /api/v1/responses, 16 conns", server, 16, seconds, one, pg)
         p64 = await measure(f"{backend}: POST /api/v1/responses, 64 conns", server, 64, seconds, one, pg)
+        if not WRK:
+            return p16, p64
+        rest = tokens[30000:]
+        answers = {k: 1 + j % 5 for j, k in enumerate(items)}
+        w16 = await asyncio.to_thread(wrk_phase, f"{backend}: same, wrk load, 16 conns", server, rest[:40000], 16, seconds, answers, pg)
+        w64 = await asyncio.to_thread(wrk_phase, f"{backend}: same, wrk load, 64 conns", server, rest[40000:], 64, seconds, answers, pg)
     finally:
         server.stop()
-    return p16, p64
+    return p16, p64, w16, w64
 
 
 async def bare(seconds: float) -> Phase:
@@ -286,6 +342,8 @@ async def main(args: argparse.Namespace) -> int:
     results: dict[str, tuple[Phase, Phase]] = {}
     with tempfile.TemporaryDirectory(prefix="hailong-intake-") as tmp:
         results["sqlite"] = await intake("sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'intake.sqlite3'}", args.seconds, items)
+    if not WRK:
+        print("  (wrk phases skipped: apt-get install wrk for a load client that leaves the server the CPU)")
     for p in results["sqlite"]:
         show(p)
     pg_url = args.pg or os.environ.get("HAILONG_BENCH_PG_URL", "")
@@ -314,9 +372,13 @@ async def main(args: argparse.Namespace) -> int:
     print(f"  QR SVG per code: {fresh:.3f} ms fresh link, {cached:.4f} ms cached, qrcode's SvgPathImage {reference:.3f} ms")
     print()
     failed = b.errors
-    for backend, (p16, p64) in results.items():
-        failed += p16.errors + p64.errors
+    for backend, (p16, p64, *wrk) in results.items():
+        failed += p16.errors + p64.errors + sum(w.errors for w in wrk)
         print(f"  RATIO {backend:<10} throughput 64 / 16 connections        {p64.rate / p16.rate:7.3f}   (goal >= 1)")
+        if wrk:
+            w16, w64 = wrk
+            print(f"  RATIO {backend:<10} throughput 64 / 16, wrk load          {w64.rate / w16.rate:7.3f}   (goal >= 1)")
+            print(f"  RATIO {backend:<10} server CPU per response 64 / 16, wrk  {w64.cpu_ms / w16.cpu_ms:7.3f}   ({w16.cpu_ms:.2f} ms / {w64.cpu_ms:.2f} ms)")
         print(f"  RATIO {backend:<10} server CPU per response 64 / 16      {p64.cpu_ms / p16.cpu_ms:7.3f}")
         print(f"  RATIO {backend:<10} server CPU per response / bare        {p16.cpu_ms / b.cpu_ms:7.3f}   ({p16.cpu_ms:.2f} ms vs {b.cpu_ms:.2f} ms)")
         if p64.new_connections is not None:
