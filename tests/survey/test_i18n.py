@@ -140,7 +140,8 @@ async def test_slip_dates_are_dd_mm_yyyy_in_vietnamese(client, db, settings):
     assert expires.strftime("%d/%m/%Y") in vi.text
 
     # a printed slip follows the unit's language (Vietnamese), not the clerk's browser (issue 14 item 10)
-    en = await client.get(f"/slip/{token}?lang=en", headers=HTML, cookies={"lang": "en"})
+    client.cookies.set("lang", "en")
+    en = await client.get(f"/slip/{token}?lang=en", headers=HTML)
     assert '<html lang="vi">' in en.text
     assert re.search(r'class="appointment">([^<]+)<', en.text).group(1) == shown
     from survey.i18n import fmt_date
