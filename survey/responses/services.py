@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from survey.db.base import utcnow
-from survey.db.models import Response
+from survey.db.models import Receipt, Response
 from survey.db.write_turns import insert_row
 from survey.questionnaires import registry
+from survey.responses import readmodel
 from survey.responses.validation import AnswerValidationError, FieldError, validate_answers
 
 
@@ -44,6 +45,9 @@ class Submission:
     integrity_flags: list[str] = field(default_factory=list)
     review_status: str = "accepted"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the receipt's procedure and channel, for the read model (looked up when a receipt is named without them)
+    receipt_procedure_id: int | None = None
+    receipt_channel: str | None = None
 
 
 class AlreadyAnswered(Exception):
@@ -131,6 +135,7 @@ async def store_response(session: AsyncSession, sub: Submission, *, comment_max_
         "review_status": sub.review_status,
         "extra": dict(sub.extra),
     }
+    values["packed"] = await _packed(session, sub, values)
     try:
         # one Core INSERT and its commit (no unit-of-work flush); on SQLite both in one write turn
         await insert_row(session, Response.__table__, values)
@@ -138,6 +143,15 @@ async def store_response(session: AsyncSession, sub: Submission, *, comment_max_
         await session.rollback()
         return await _resolve_conflict(session, sub)
     return StoredResponse(values["id"], created=True)
+
+
+async def _packed(session: AsyncSession, sub: Submission, values: dict[str, Any]) -> str:
+    """The read-model record of the row (``survey.responses.readmodel``)."""
+    rproc, rchan = sub.receipt_procedure_id, sub.receipt_channel
+    if sub.receipt_id is not None and rchan is None:
+        row = (await session.execute(select(Receipt.procedure_id, Receipt.channel).where(Receipt.id == sub.receipt_id))).first()
+        rproc, rchan = (row[0], row[1]) if row is not None else (None, None)
+    return readmodel.pack_values(values, rproc, rchan)
 
 
 async def _resolve_conflict(session: AsyncSession, sub: Submission) -> StoredResponse:
