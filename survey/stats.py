@@ -788,12 +788,20 @@ async def load_receipt_counts(
     start, end = _period_bounds(FrameFilter(period_from=period_start, period_to=period_end, timezone=timezone))
     bad = [int(v) for v in dissatisfied]
     r2 = Response.__table__.alias("r2")
+    # the campaign members' bad ratings are few: one uncorrelated set (materialised once), not a probe per receipt
+    campaign_bad = (
+        select(CampaignMember.receipt_id)
+        .join(r2, r2.c.id == CampaignMember.response_id)
+        .where(r2.c.overall.in_(bad), CampaignMember.receipt_id.is_not(None))
+    )
     rated_bad = or_(
         exists().where(Response.receipt_id == Receipt.id, Response.overall.in_(bad), Response.review_status == "accepted"),
-        exists().where(CampaignMember.receipt_id == Receipt.id, CampaignMember.response_id == r2.c.id, r2.c.overall.in_(bad)),
+        Receipt.id.in_(campaign_bad),
     )
+    # returned after the appointment instant is necessary for a later local day: the cheap comparison first,
+    # so the local dates are only computed for the few late-looking receipts
     late = literal_column(
-        f"CASE WHEN receipts.returned_at IS NOT NULL AND receipts.appointment_at IS NOT NULL AND "
+        f"CASE WHEN receipts.returned_at IS NOT NULL AND receipts.appointment_at IS NOT NULL AND receipts.returned_at > receipts.appointment_at AND "
         f"{_local_date_sql(dialect, 'receipts.returned_at', timezone, offset)} > {_local_date_sql(dialect, 'receipts.appointment_at', timezone, offset)} "
         f"THEN 1 ELSE 0 END"
     )
