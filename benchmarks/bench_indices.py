@@ -109,6 +109,23 @@ def expectations_json(chosen: np.ndarray) -> list[str]:
     return np.array(subsets, dtype=object)[code].tolist()
 
 
+def packed_records(ids: list[str], d: dict) -> list[str]:
+    """The read-model records of the rows, built as the app builds them (``readmodel.pack_arrays``, the
+    vectorised twin of the ``pack`` every write path uses; tests/survey/test_read_model.py checks they agree)."""
+    from survey.responses import readmodel
+
+    out = np.empty(len(ids), dtype=object)
+    epochs = d["submitted"].astype("datetime64[s]").astype(np.int64)
+    for is_kiosk, qkey, ch in ((False, ("sipas-short", 1), "qr"), (True, ("kiosk", 1), "kiosk")):
+        idx = np.flatnonzero(d["kiosk"] == is_kiosk)
+        out[idx] = readmodel.pack_arrays(
+            ids=[ids[i] for i in idx.tolist()], unit_ids=d["unit"][idx], procedure_ids=d["proc"][idx], device_ids=d["device"][idx],
+            epochs=epochs[idx], channels=[ch] * idx.size, receipt_channels=None, overall=d["overall"][idx], questionnaire=qkey,
+            answers={it: d["items"][idx, j] for j, it in enumerate(ITEMS)}, chosen={a: d["chosen"][idx, j] for j, a in enumerate(AREAS)},
+        )
+    return out.tolist()
+
+
 async def _secondary_indexes(conn, dialect: str) -> list[tuple[str, str]]:
     """(name, CREATE statement) of the non-unique indexes of responses and receipts."""
     if dialect == "sqlite":
@@ -132,6 +149,7 @@ async def seed(url: str, n: int) -> float:
     # ids in sorted order: primary-key inserts append (a bulk load, as a restore would do)
     ids = [str(uuid.UUID(int=int(x) << 64)) for x in np.sort(np.random.default_rng(3).integers(0, 2**63, size=n, dtype=np.int64))]
     channel = np.where(d["kiosk"], "kiosk", "qr").tolist()
+    packed = packed_records(ids, d)
     qid = np.where(d["kiosk"], "kiosk", "sipas-short").tolist()
     rng = np.random.default_rng(11)
     r_unit = rng.integers(2, N_UNITS + 2, size=N_RECEIPTS)
@@ -171,9 +189,9 @@ async def seed(url: str, n: int) -> float:
             sub = ts(d["submitted"])
             con.executemany(
                 "INSERT INTO responses (id, unit_id, procedure_id, questionnaire_id, questionnaire_version, channel, answers, overall, expectations, "
-                "language, submitted_at, device_id, integrity_flags, review_status, extra) VALUES (?,?,?,?,1,?,?,?,?,'vi',?,?,'[]','accepted','{}')",
+                "language, submitted_at, device_id, integrity_flags, review_status, extra, packed) VALUES (?,?,?,?,1,?,?,?,?,'vi',?,?,'[]','accepted','{}',?)",
                 zip(ids, d["unit"].tolist(), d["proc"].tolist(), qid, channel, ans, d["overall"].tolist(), exp, sub,
-                    [x or None for x in d["device"].tolist()], strict=True),
+                    [x or None for x in d["device"].tolist()], packed, strict=True),
             )
             con.commit()
             con.close()
@@ -197,13 +215,13 @@ async def seed(url: str, n: int) -> float:
                 for i in range(0, n, chunk):
                     recs = [
                         (ids[j], int(d["unit"][j]), int(d["proc"][j]), qid[j], 1, channel[j], ans[j], int(d["overall"][j]), exp[j], "vi", sub[j],
-                         int(d["device"][j]) or None, "[]", "accepted", "{}")
+                         int(d["device"][j]) or None, "[]", "accepted", "{}", packed[j])
                         for j in range(i, min(n, i + chunk))
                     ]
                     await raw.copy_records_to_table(
                         "responses", records=recs,
                         columns=["id", "unit_id", "procedure_id", "questionnaire_id", "questionnaire_version", "channel", "answers", "overall",
-                                 "expectations", "language", "submitted_at", "device_id", "integrity_flags", "review_status", "extra"],
+                                 "expectations", "language", "submitted_at", "device_id", "integrity_flags", "review_status", "extra", "packed"],
                     )
                 await conn.commit()
         async with engine.begin() as conn:
@@ -279,7 +297,7 @@ async def measure(url: str, n: int, quick: bool) -> dict[str, float]:
             if not quick:
                 out["read answers: JSON parsed in a Python loop"], _ = await timed(python_json, 1, name="read answers: JSON parsed in a Python loop")
                 out["read answers: one json_extract/->> column per item"], _ = await timed(one_column_per_item, 1, name="read answers: one json_extract/->> column per item")
-                out["read answers: one packed text column per row"], _ = await timed(packed, 1, name="read answers: packed SQL column (chosen)")
+                out["read answers: json_extract/->> packed in SQL per row (before)"], _ = await timed(packed, 1, name="read answers: json_extract/->> packed in SQL per row (before)")
 
             async def load():
                 return await load_index_responses(
@@ -287,7 +305,7 @@ async def measure(url: str, n: int, quick: bool) -> dict[str, float]:
                     timezone=settings.timezone,
                 )
 
-            out["chosen: load_index_responses (weekly packed records)"], resp = await timed(load, 1, name="chosen: load_index_responses (weekly packed records)")
+            out["chosen: load_index_responses (read model responses.packed)"], resp = await timed(load, 1, name="chosen: load_index_responses (read model responses.packed)")
             assert len(resp) == n, (len(resp), n)
 
             async def run():

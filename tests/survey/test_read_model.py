@@ -226,3 +226,26 @@ def test_migration_backfills_existing_rows(tmp_path):
     key = lambda q: hashlib.sha256(f"{q}\x1f1".encode()).hexdigest()[:8]  # noqa: E731
     assert got["a"] == f"{'a':<36}{5:010d}{9:010d}{0:010d}{epoch:012d}132{key('sipas-short')}40000" + "000100000"
     assert got["b"] == f"{'b':<36}{5:010d}{0:010d}{4:010d}{epoch:012d}205{key('kiosk')}00000"
+
+
+def test_the_benchmark_seeds_the_records_the_app_writes():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bench_indices", Path(__file__).resolve().parents[2] / "benchmarks" / "bench_indices.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    d = bench.make_rows(40)
+    ids = [f"{i:08x}-1111-4000-8000-000000000000" for i in range(40)]
+    got = bench.packed_records(ids, d)
+    assert d["kiosk"].any() and (~d["kiosk"]).any()
+    for j in range(40):
+        kiosk = bool(d["kiosk"][j])
+        at = d["submitted"][j].astype("datetime64[us]").astype(datetime).replace(tzinfo=UTC)
+        want = readmodel.pack(
+            id=ids[j], unit_id=int(d["unit"][j]), procedure_id=int(d["proc"][j]), device_id=int(d["device"][j]) or None, submitted_at=at,
+            channel="kiosk" if kiosk else "qr", questionnaire_id="kiosk" if kiosk else "sipas-short", questionnaire_version=1,
+            answers={it: int(v) for it, v in zip(bench.ITEMS, d["items"][j], strict=True) if v or not kiosk}, overall=int(d["overall"][j]),
+            expectations=[a for a, c in zip(bench.AREAS, d["chosen"][j], strict=True) if c],
+        )
+        assert got[j] == want
