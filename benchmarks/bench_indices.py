@@ -9,7 +9,8 @@ For SQLite (a temporary file) and PostgreSQL (database ``hl_indices_bench``, cre
    fetching ``(id, overall)`` of every row into Python;
 3. measures reading the answers three ways: JSON parsed in a Python loop (what the issue forbids),
    one ``json_extract``/``->>`` column per item, and the packed column the platform uses
-   (``survey.stats.load_index_responses``);
+   (``survey.stats.load_index_responses``), which now reads the read model ``responses.packed``
+   (``survey.responses.readmodel``; the seeding fills it with the app's vectorised ``pack_arrays``);
 4. measures the whole self-selected run (``survey.indices.services.compute_run``: exclusions, the kiosk
    rolling-window rule, raking, every domain x item/pillar/SIPAS/overall/mean/expectation with CIs,
    QĐ 766, small cells) and prints each figure as a ratio to the full-scan baseline.
@@ -24,6 +25,12 @@ column per item 4.5 / 6.5 s, one packed text column per row 4.1 / 4.3 s, weekly 
 2.6 s cpu / 0.2 s client cpu.  1M responses: load 6.6 s cpu (SQLite), 1.3 s client cpu (PG); whole run
 28.7 s cpu (SQLite), 26.8 s client cpu (PG), 4,714 cells, peak RSS 1.7 GB; most of the run is the ~20
 ``analysis`` table calls (5 domains x SIPAS, overall, mean scores, expectations).
+
+Read model (2026-12-02, same machine, load average ~5 while two test suites ran beside it, so wall
+times are inflated; ratios hold): 300k SQLite, cProfile of compute_run: load_index_responses 3.27 s ->
+0.48 s wall (same inputs hash).  1M ``--quick``: load 2.58 s cpu on SQLite (the baseline fetch of
+(id, overall) is 2.29 s: 1.1x it; was 6.6 s), 1.16 s client cpu on PostgreSQL (wall 8.5 s against a
+7.7 s baseline fetch under that load); whole run 20.9 s cpu (SQLite), 15.2 s client cpu (PG).
 """
 
 from __future__ import annotations
@@ -109,6 +116,23 @@ def expectations_json(chosen: np.ndarray) -> list[str]:
     return np.array(subsets, dtype=object)[code].tolist()
 
 
+def packed_records(ids: list[str], d: dict) -> list[str]:
+    """The read-model records of the rows, built as the app builds them (``readmodel.pack_arrays``, the
+    vectorised twin of the ``pack`` every write path uses; tests/survey/test_read_model.py checks they agree)."""
+    from survey.responses import readmodel
+
+    out = np.empty(len(ids), dtype=object)
+    epochs = d["submitted"].astype("datetime64[s]").astype(np.int64)
+    for is_kiosk, qkey, ch in ((False, ("sipas-short", 1), "qr"), (True, ("kiosk", 1), "kiosk")):
+        idx = np.flatnonzero(d["kiosk"] == is_kiosk)
+        out[idx] = readmodel.pack_arrays(
+            ids=[ids[i] for i in idx.tolist()], unit_ids=d["unit"][idx], procedure_ids=d["proc"][idx], device_ids=d["device"][idx],
+            epochs=epochs[idx], channels=[ch] * idx.size, receipt_channels=None, overall=d["overall"][idx], questionnaire=qkey,
+            answers={it: d["items"][idx, j] for j, it in enumerate(ITEMS)}, chosen={a: d["chosen"][idx, j] for j, a in enumerate(AREAS)},
+        )
+    return out.tolist()
+
+
 async def _secondary_indexes(conn, dialect: str) -> list[tuple[str, str]]:
     """(name, CREATE statement) of the non-unique indexes of responses and receipts."""
     if dialect == "sqlite":
@@ -132,6 +156,7 @@ async def seed(url: str, n: int) -> float:
     # ids in sorted order: primary-key inserts append (a bulk load, as a restore would do)
     ids = [str(uuid.UUID(int=int(x) << 64)) for x in np.sort(np.random.default_rng(3).integers(0, 2**63, size=n, dtype=np.int64))]
     channel = np.where(d["kiosk"], "kiosk", "qr").tolist()
+    packed = packed_records(ids, d)
     qid = np.where(d["kiosk"], "kiosk", "sipas-short").tolist()
     rng = np.random.default_rng(11)
     r_unit = rng.integers(2, N_UNITS + 2, size=N_RECEIPTS)
@@ -171,9 +196,9 @@ async def seed(url: str, n: int) -> float:
             sub = ts(d["submitted"])
             con.executemany(
                 "INSERT INTO responses (id, unit_id, procedure_id, questionnaire_id, questionnaire_version, channel, answers, overall, expectations, "
-                "language, submitted_at, device_id, integrity_flags, review_status, extra) VALUES (?,?,?,?,1,?,?,?,?,'vi',?,?,'[]','accepted','{}')",
+                "language, submitted_at, device_id, integrity_flags, review_status, extra, packed) VALUES (?,?,?,?,1,?,?,?,?,'vi',?,?,'[]','accepted','{}',?)",
                 zip(ids, d["unit"].tolist(), d["proc"].tolist(), qid, channel, ans, d["overall"].tolist(), exp, sub,
-                    [x or None for x in d["device"].tolist()], strict=True),
+                    [x or None for x in d["device"].tolist()], packed, strict=True),
             )
             con.commit()
             con.close()
@@ -197,13 +222,13 @@ async def seed(url: str, n: int) -> float:
                 for i in range(0, n, chunk):
                     recs = [
                         (ids[j], int(d["unit"][j]), int(d["proc"][j]), qid[j], 1, channel[j], ans[j], int(d["overall"][j]), exp[j], "vi", sub[j],
-                         int(d["device"][j]) or None, "[]", "accepted", "{}")
+                         int(d["device"][j]) or None, "[]", "accepted", "{}", packed[j])
                         for j in range(i, min(n, i + chunk))
                     ]
                     await raw.copy_records_to_table(
                         "responses", records=recs,
                         columns=["id", "unit_id", "procedure_id", "questionnaire_id", "questionnaire_version", "channel", "answers", "overall",
-                                 "expectations", "language", "submitted_at", "device_id", "integrity_flags", "review_status", "extra"],
+                                 "expectations", "language", "submitted_at", "device_id", "integrity_flags", "review_status", "extra", "packed"],
                     )
                 await conn.commit()
         async with engine.begin() as conn:
@@ -279,7 +304,7 @@ async def measure(url: str, n: int, quick: bool) -> dict[str, float]:
             if not quick:
                 out["read answers: JSON parsed in a Python loop"], _ = await timed(python_json, 1, name="read answers: JSON parsed in a Python loop")
                 out["read answers: one json_extract/->> column per item"], _ = await timed(one_column_per_item, 1, name="read answers: one json_extract/->> column per item")
-                out["read answers: one packed text column per row"], _ = await timed(packed, 1, name="read answers: packed SQL column (chosen)")
+                out["read answers: json_extract/->> packed in SQL per row (before)"], _ = await timed(packed, 1, name="read answers: json_extract/->> packed in SQL per row (before)")
 
             async def load():
                 return await load_index_responses(
@@ -287,7 +312,7 @@ async def measure(url: str, n: int, quick: bool) -> dict[str, float]:
                     timezone=settings.timezone,
                 )
 
-            out["chosen: load_index_responses (weekly packed records)"], resp = await timed(load, 1, name="chosen: load_index_responses (weekly packed records)")
+            out["chosen: load_index_responses (read model responses.packed)"], resp = await timed(load, 1, name="chosen: load_index_responses (read model responses.packed)")
             assert len(resp) == n, (len(resp), n)
 
             async def run():

@@ -32,6 +32,7 @@ BURST = 9  # presses of "Rất hài lòng", a couple of seconds apart
 @demo_step
 async def seed_kiosk_fleet(session: AsyncSession, settings: Settings, rng: np.random.Generator, actor: str) -> dict[str, int]:
     from survey.db.models import Response
+    from survey.responses import readmodel
     from survey.responses.services import Submission, check_submission
 
     per_unit = dict((await session.execute(
@@ -63,8 +64,9 @@ async def seed_kiosk_fleet(session: AsyncSession, settings: Settings, rng: np.ra
     for r in rows:
         ds = devices[r.unit_id]
         d = ds[int(rng.integers(len(ds)))]
-        assign.append({"id": r.id, "device_id": d.id, "extra": {"counter": d.counter}})
+        assign.append({"id": r.id, "device_id": d.id, "extra": {"counter": d.counter}, "packed": None})
     await session.execute(update(Response), assign)  # bulk UPDATE by primary key
+    await session.run_sync(lambda s: readmodel.fill_missing(s.connection()))  # the device is in the read model: pack again
 
     # a staff member games one tablet on the last working day, and two ratings come in after closing
     tz = ZoneInfo(settings.timezone)

@@ -308,14 +308,15 @@ async def submit(session: AsyncSession, device: KioskDevice, data: SubmissionIn,
         raise InvalidInput("Giờ của thiết bị không hợp lệ.", "The device time is not plausible.", "device_time")
     client_uuid = data.client_uuid.lower()
     existing = await session.scalar(select(Response).where(Response.client_uuid == client_uuid))
-    receipt_id = None
+    receipt_id = receipt_procedure_id = receipt_channel = None
     if data.receipt_token:
-        receipt_id = (await _receipt_for(session, device, data.receipt_token, settings)).id
+        receipt = await _receipt_for(session, device, data.receipt_token, settings)
+        receipt_id, receipt_procedure_id, receipt_channel = receipt.id, receipt.procedure_id, receipt.channel
     sub = Submission(
         questionnaire_id=data.questionnaire_id, questionnaire_version=data.questionnaire_version, channel="kiosk",
         unit_id=device.unit_id, answers=dict(data.answers), overall=data.overall, language=data.language,
         receipt_id=receipt_id, device_id=device.id, device_time=data.device_time.astimezone(UTC), client_uuid=client_uuid,
-        extra={"counter": device.counter},
+        extra={"counter": device.counter}, receipt_procedure_id=receipt_procedure_id, receipt_channel=receipt_channel,
     )
     flags: list[str] = []
     earlier: dict[str, list[str]] = {}

@@ -356,6 +356,7 @@ async def seed(session: AsyncSession, settings: Settings, actor: str = "demo") -
                 questionnaire_id="sipas-short", questionnaire_version=1, channel="qr", unit_id=unit_id,
                 answers=answers, overall=int(overall[j]), expectations=_expectations(rng, items[j]), comment=comment,
                 language="en" if rng.random() < 0.04 else "vi", receipt_id=rec.id, procedure_id=meta[i][1].id,
+                receipt_procedure_id=meta[i][1].id, receipt_channel=rec.channel,
             )
             rows.append(_row(sub, submitted, check_submission, settings))
     for unit, vol, quality in unit_info.values():
@@ -403,7 +404,7 @@ async def seed(session: AsyncSession, settings: Settings, actor: str = "demo") -
 def _row(sub, submitted_at: datetime, check, settings: Settings) -> dict:
     """Exactly the row ``store_response`` writes for ``sub`` (validated the same way)."""
     check(sub, settings.comment_max_chars)
-    return {
+    row = {
         "id": str(uuid.uuid4()),
         "receipt_id": sub.receipt_id,
         "unit_id": sub.unit_id,
@@ -424,6 +425,10 @@ def _row(sub, submitted_at: datetime, check, settings: Settings) -> dict:
         "review_status": sub.review_status,
         "extra": dict(sub.extra),
     }
+    from survey.responses import readmodel
+
+    row["packed"] = readmodel.pack_values(row, sub.receipt_procedure_id, sub.receipt_channel)
+    return row
 
 
 async def _unanswered_receipt(session: AsyncSession, settings: Settings) -> tuple[str, str] | None:

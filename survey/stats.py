@@ -356,10 +356,10 @@ def _packed_sql(dialect: str, column: str, keys: Sequence[str], kind: str) -> st
     return " || ".join(parts)
 
 
-#: response channels, review statuses and receipt channels as the one-digit codes of the packed record
-CHANNEL_CODES = ("", "qr", "kiosk", "campaign", "web", "paper", "expert")
+#: response channels, review statuses and receipt channels as small integer codes (the read model's)
+from survey.responses.readmodel import CHANNEL_CODES, RECEIPT_CHANNEL_CODES  # noqa: E402
+
 REVIEW_CODES = ("accepted", "pending", "rejected")
-RECEIPT_CHANNEL_CODES = ("", "direct", "online", "postal")
 #: days per read query (each query returns one packed string for its rows)
 READ_CHUNK_DAYS = 7
 
@@ -492,6 +492,48 @@ def _digits(block: np.ndarray) -> np.ndarray:
     return (block.astype(np.int64) - 48) @ (10 ** np.arange(w - 1, -1, -1, dtype=np.int64))
 
 
+def sort_ids(ids: np.ndarray) -> np.ndarray:
+    """The order of ``ids`` (S36) as a stable byte-wise sort gives it, from two 8-byte big-endian keys
+    (falls back to sorting the strings when 16-byte prefixes tie)."""
+    n = ids.shape[0]
+    if n < 2:
+        return np.arange(n)
+    b = np.zeros((n, 16), dtype=np.uint8)
+    raw = np.frombuffer(ids.tobytes(), dtype=np.uint8).reshape(n, ids.itemsize)
+    b[:, : min(16, ids.itemsize)] = raw[:, :16]
+    keys = b.view(">u8")
+    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    k = keys[order]
+    if ((k[1:, 0] == k[:-1, 0]) & (k[1:, 1] == k[:-1, 1])).any():
+        return np.argsort(ids, kind="stable")
+    return order
+
+
+def _case_digit(column: str, codes: Sequence[str]) -> str:
+    """``CASE column WHEN codes[i] THEN 'i' ... ELSE '0' END`` as text."""
+    whens = " ".join(f"WHEN '{v}' THEN '{i}'" for i, v in enumerate(codes) if v and _SAFE_ID.match(v))
+    return f"(CASE {column} {whens} ELSE '0' END)"
+
+
+async def _pack_missing(session: AsyncSession, start: datetime, end: datetime, channels: Sequence[str]) -> list[tuple[str, int, str, str]]:
+    """(questionnaire id, version, record, review status) of the period's rows that have no record, packed here."""
+    from survey.responses.readmodel import pack
+
+    r = Response.__table__
+    rows = (await session.execute(
+        select(r.c.id, r.c.unit_id, r.c.procedure_id, r.c.device_id, r.c.submitted_at, r.c.channel, r.c.questionnaire_id,
+               r.c.questionnaire_version, r.c.answers, r.c.overall, r.c.expectations, Receipt.procedure_id, Receipt.channel, r.c.review_status)
+        .outerjoin(Receipt, Receipt.id == r.c.receipt_id)
+        .where(r.c.packed.is_(None), r.c.submitted_at >= start, r.c.submitted_at < end, r.c.channel.in_(list(channels)))
+    )).all()
+    return [
+        (x[6], int(x[7]), pack(id=x[0], unit_id=x[1], procedure_id=x[2], device_id=x[3], submitted_at=x[4], channel=x[5], questionnaire_id=x[6],
+                               questionnaire_version=x[7], answers=x[8], overall=x[9], expectations=x[10], receipt_procedure_id=x[11],
+                               receipt_channel=x[12]), x[13])
+        for x in rows
+    ]
+
+
 async def load_index_responses(
     session: AsyncSession,
     *,
@@ -506,17 +548,20 @@ async def load_index_responses(
 ) -> IndexResponses:
     """Responses submitted in the period (local days, inclusive) on ``channels``, as arrays.
 
-    The database does all per-row work: it extracts the items and expectations from the JSON
-    (``json_extract`` / ``->>``), codes the categories, formats every response as one fixed-width
-    record and concatenates the records of a week into one string (``group_concat`` / ``string_agg``).
-    Python then decodes each string with numpy in one step: no JSON and no row is handled in a Python
-    loop (see benchmarks/bench_indices.py for the three strategies measured).  With ``campaign_id``
-    only that campaign's respondents are read (joined to their drawn member).  Every review status is
-    returned: the run counts what each exclusion rule removes.
+    Reads the read model (``responses.packed``, ``survey.responses.readmodel``): per chunk of the
+    period the database only concatenates the stored records, one string per questionnaire version
+    (``group_concat`` / ``string_agg``), plus the ids of the rows not accepted by the review (the one
+    mutable thing read).  Python decodes each string with numpy and maps every questionnaire's own item
+    and option order onto ``items`` / ``areas``: no JSON and no row is handled in a Python loop (see
+    benchmarks/bench_indices.py for the strategies measured).  Rows without a record (none once the
+    migration has run) are packed here.  With ``campaign_id`` only that campaign's respondents are read
+    (joined to their drawn member).  Every review status is returned: the run counts what each
+    exclusion rule removes.
     """
     from sqlalchemy import bindparam, text
 
     from survey.db.base import UTCDateTime
+    from survey.responses import readmodel as rm
 
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     tz = ZoneInfo(timezone)
@@ -526,79 +571,120 @@ async def load_index_responses(
             raise ValueError(f"unknown channel {ch!r}")
     if len(questionnaires) > 9:
         raise ValueError("at most 9 compatible questionnaires")
-    rchan_col = "m.channel" if campaign_id is not None else "rc.channel"
-    fields_sql = [
-        "rpad(r.id, 36)" if dialect != "sqlite" else "printf('%-36.36s', r.id)",
-        _int_sql(dialect, "r.unit_id", 10),
-        _int_sql(dialect, "coalesce(r.procedure_id, rc.procedure_id, 0)", 10),
-        _int_sql(dialect, "coalesce(r.device_id, 0)", 10),
-        _int_sql(dialect, _epoch_sql(dialect, "r.submitted_at"), 12),
-        _int_sql(dialect, _case_sql("r.channel", CHANNEL_CODES), 1),
-        _int_sql(dialect, _case_sql("r.review_status", REVIEW_CODES), 1),
-        _int_sql(dialect, _case_sql("r.questionnaire_id", ["", *questionnaires]), 1),
-        _int_sql(dialect, _case_sql(rchan_col, RECEIPT_CHANNEL_CODES), 1),
-        f"({_packed_sql(dialect, 'r.answers', items, 'answers')})" if k else "''",
-        _int_sql(dialect, "coalesce(r.overall, 0)", 1),
-        f"({_packed_sql(dialect, 'r.expectations', areas, 'choices')})" if na else "''",
-        _int_sql(dialect, "m.id", 10) if campaign_id is not None else "''",
-    ]
-    record = " || ".join(fields_sql)
-    width = 36 + 10 + 10 + 10 + 12 + 4 + k + 1 + na + (10 if campaign_id is not None else 0)
-    agg = "group_concat(rec, '')" if dialect == "sqlite" else "string_agg(rec, '')"
-    joins = "LEFT OUTER JOIN receipts rc ON rc.id = r.receipt_id"
+    layouts = rm.known_layouts()
+    keys = list(layouts)
+    for qid, _v in keys:
+        if not _SAFE_ID.match(qid):
+            raise ValueError(f"unsafe questionnaire id {qid!r}")
+    H = rm.HEADER_WIDTH
+    agg = (lambda e: f"group_concat({e}, '')") if dialect == "sqlite" else (lambda e: f"string_agg({e}, '')")
+    known = " OR ".join(f"(r.questionnaire_id = '{q}' AND r.questionnaire_version = {int(v)})" for q, v in keys) or "1 = 0"
+    cols = [agg(f"CASE WHEN r.questionnaire_id = '{q}' AND r.questionnaire_version = {int(v)} THEN r.packed END") for q, v in keys]
+    cols.append(agg(f"CASE WHEN NOT ({known}) THEN substr(r.packed, 1, {H}) END"))  # unknown questionnaire: the header only
+    cols.append(agg(f"CASE WHEN r.review_status <> 'accepted' THEN substr(r.packed, 1, 36) || {_case_digit('r.review_status', REVIEW_CODES)} END"))
+    joins = ""
     where = "r.submitted_at >= :lo AND r.submitted_at < :hi AND r.channel IN :channels"
     if campaign_id is not None:
-        joins += " JOIN campaign_members m ON m.response_id = r.id AND m.campaign_id = :campaign_id"
-    sql = f"SELECT {agg}, count(*) FROM (SELECT {record} AS rec FROM responses r {joins} WHERE {where}) packed"
-    stmt = text(sql).bindparams(
-        bindparam("lo", type_=UTCDateTime), bindparam("hi", type_=UTCDateTime), bindparam("channels", expanding=True),
-        *([bindparam("campaign_id")] if campaign_id is not None else []),
-    )
+        joins = " JOIN campaign_members m ON m.response_id = r.id AND m.campaign_id = :campaign_id"
+        member_sql = "printf('%010d', m.id)" if dialect == "sqlite" else "lpad(CAST(m.id AS TEXT), 10, '0')"
+        cols.append(agg(f"substr(r.packed, 1, 36) || {member_sql} || {_case_digit('m.channel', RECEIPT_CHANNEL_CODES)}"))
+    sql = f"SELECT count(*), count(r.packed), {', '.join(cols)} FROM responses r{joins} WHERE {where}"
+    binds = [bindparam("lo", type_=UTCDateTime), bindparam("hi", type_=UTCDateTime), bindparam("channels", expanding=True),
+             *([bindparam("campaign_id")] if campaign_id is not None else [])]
+    stmt = text(sql).bindparams(*binds)
     start, end = _period_bounds(FrameFilter(period_from=period_start, period_to=period_end, timezone=timezone))
     assert start is not None and end is not None
-    chunks: list[str] = []
-    n = 0
+    nq = len(keys)
+    parts: list[list[str]] = [[] for _ in range(nq + 3)]
     base = {"channels": list(channels), **({"campaign_id": campaign_id} if campaign_id is not None else {})}
+    calls: list[tuple[Any, dict[str, Any]]] = []
     spans = await _sqlite_rowid_spans(session, start, end) if dialect == "sqlite" and campaign_id is None else None
     if spans is not None:
         # most of the table is in the period: read it in rowid order (sequential pages), not through the
         # submitted_at index (random pages); the period is still a condition on every row
-        seq = text(sql.replace("FROM responses r ", "FROM responses r NOT INDEXED ", 1).replace(
-            "WHERE r.submitted_at", "WHERE r.rowid >= :rlo AND r.rowid < :rhi AND r.submitted_at", 1)).bindparams(
-            bindparam("lo", type_=UTCDateTime), bindparam("hi", type_=UTCDateTime), bindparam("channels", expanding=True))
-        for rlo, rhi in spans:
-            blob, count = (await session.execute(seq, {**base, "lo": start, "hi": end, "rlo": rlo, "rhi": rhi})).one()
-            if count:
-                chunks.append(blob)
-                n += int(count)
+        seq_where = "r.rowid >= :rlo AND r.rowid < :rhi AND " + where
+        seq = text(sql.replace("FROM responses r ", "FROM responses r NOT INDEXED ", 1).replace(f"WHERE {where}", f"WHERE {seq_where}", 1)).bindparams(*binds)
+        calls = [(seq, {**base, "lo": start, "hi": end, "rlo": rlo, "rhi": rhi}) for rlo, rhi in spans]
     else:
         lo = start
         while lo < end:
             hi = min(end, lo + timedelta(days=READ_CHUNK_DAYS))
-            blob, count = (await session.execute(stmt, {**base, "lo": lo, "hi": hi})).one()
-            if count:
-                chunks.append(blob)
-                n += int(count)
+            calls.append((stmt, {**base, "lo": lo, "hi": hi}))
             lo = hi
-    raw = "".join(chunks).encode("ascii", errors="replace")
-    if len(raw) != n * width:  # a value outside its width (an answer > 9, an id longer than 36)
+    missing = False
+    for st, params in calls:
+        row = (await session.execute(st, params)).one()
+        missing |= row[0] != row[1]
+        for i, v in enumerate(row[2:]):
+            if v:
+                parts[i].append(v)
+    extra_review: list[tuple[str, str]] = []
+    if missing:  # rows written without a record (none once the migration ran): packed here, with the same function
+        if campaign_id is not None:
+            raise ValueError("campaign respondents without a read-model record: run the migrations (hailong migrate)")
+        for qid, ver, rec, review in await _pack_missing(session, start, end, channels):
+            i = keys.index((qid, ver)) if (qid, ver) in keys else nq
+            parts[i].append(rec if i < nq else rec[:H])
+            if review != "accepted":
+                extra_review.append((rec[:36], str(REVIEW_CODES.index(review)) if review in REVIEW_CODES else "0"))
+
+    qcode_of = {qid: i + 1 for i, qid in enumerate(questionnaires)}
+    item_pos = {it: j for j, it in enumerate(items)}
+    area_pos = {a: j for j, a in enumerate(areas)}
+    blocks = []
+    for i in range(nq + 1):
+        if not parts[i]:
+            continue
+        if i < nq:
+            (qid, _ver), (q_items, q_opts) = keys[i], layouts[keys[i]]
+        else:
+            qid, q_items, q_opts = "", (), ()
+        width = H + len(q_items) + len(q_opts)
+        raw = "".join(parts[i]).encode("ascii", errors="replace")
+        if len(raw) % width:
+            raise ValueError("stored read-model records do not match their questionnaire (run the migrations)")
+        blocks.append((np.frombuffer(raw, dtype=np.uint8).reshape(-1, width), qcode_of.get(qid, 0) if i < nq else 0, q_items, q_opts))
+    n = sum(b[0].shape[0] for b in blocks)
+    header = np.concatenate([b[0][:, :H] for b in blocks]) if blocks else np.zeros((0, H), np.uint8)
+    answers = np.zeros((n, k), dtype=np.uint8)
+    chosen = np.zeros((n, na), dtype=bool)
+    qcodes = np.zeros(n, dtype=np.int64)
+    row0 = 0
+    for rec, qcode, q_items, q_opts in blocks:
+        m = rec.shape[0]
+        qcodes[row0 : row0 + m] = qcode
+        src = [(H + j, item_pos[it]) for j, it in enumerate(q_items) if it in item_pos]
+        if src:
+            body = rec[:, [s for s, _ in src]]
+            if ((body < 48) | (body > 57)).any():
+                raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
+            answers[row0 : row0 + m, [d for _, d in src]] = body - 48
+        osrc = [(H + len(q_items) + j, area_pos[o]) for j, o in enumerate(q_opts) if o in area_pos]
+        if osrc:
+            chosen[row0 : row0 + m, [d for _, d in osrc]] = rec[:, [s for s, _ in osrc]] == ord("1")
+        row0 += m
+    ids = np.ascontiguousarray(header[:, :36]).view("S36").ravel()
+    order = sort_ids(ids)
+    header, ids, answers, chosen, qcodes = header[order], ids[order], answers[order], chosen[order], qcodes[order]
+    nums = header[:, 36 : rm.QKEY_POS]
+    if ((nums < 48) | (nums > 57)).any():
         raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
-    rec = np.frombuffer(raw, dtype=np.uint8).reshape(n, width) if n else np.zeros((0, width), dtype=np.uint8)
-    ids = np.ascontiguousarray(rec[:, :36]).view("S36").ravel()
-    order = np.argsort(ids, kind="stable")
-    rec, ids = rec[order], ids[order]
-    c = 36
-    unit = _digits(rec[:, c : c + 10]); c += 10  # noqa: E702
-    proc = _digits(rec[:, c : c + 10]); c += 10  # noqa: E702
-    device = _digits(rec[:, c : c + 10]); c += 10  # noqa: E702
-    epoch = _digits(rec[:, c : c + 12]); c += 12  # noqa: E702
-    codes = rec[:, c : c + 4].astype(np.int64) - 48; c += 4  # noqa: E702
-    answers = (rec[:, c : c + k] - 48).astype(np.uint8); c += k  # noqa: E702
-    overall = rec[:, c].astype(np.int64) - 48; c += 1  # noqa: E702
-    chosen = rec[:, c : c + na] == ord("1"); c += na  # noqa: E702
-    member = _digits(rec[:, c : c + 10]) if campaign_id is not None else np.zeros(n, np.int64)
-    if ((rec[:, 36:] < 48) | (rec[:, 36:] > 57)).any():
-        raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
+    unit, proc, device, epoch = (_digits(header[:, a : a + w]) for _name, a, w in rm.FIELDS)
+    chan = header[:, rm.CHANNEL_POS].astype(np.int64) - 48
+    rchan = header[:, rm.RECEIPT_CHANNEL_POS].astype(np.int64) - 48
+    overall = header[:, rm.OVERALL_POS].astype(np.int64) - 48
+    review = np.zeros(n, dtype=np.int64)
+    flagged = "".join(parts[nq + 1]).encode("ascii") + "".join(a + b for a, b in extra_review).encode("ascii")
+    if flagged:
+        fr = np.frombuffer(flagged, dtype=np.uint8).reshape(-1, 37)
+        pos = np.searchsorted(ids, np.ascontiguousarray(fr[:, :36]).view("S36").ravel())
+        review[pos] = fr[:, 36].astype(np.int64) - 48
+    member = np.zeros(n, np.int64)
+    if campaign_id is not None and parts[nq + 2]:
+        mr = np.frombuffer("".join(parts[nq + 2]).encode("ascii"), dtype=np.uint8).reshape(-1, 47)
+        pos = np.searchsorted(ids, np.ascontiguousarray(mr[:, :36]).view("S36").ravel())
+        member[pos] = _digits(mr[:, 36:46])
+        rchan[pos] = mr[:, 46].astype(np.int64) - 48
     procs = (await session.execute(select(Procedure.id, Procedure.field))).all()
     field_names = tuple(["", *sorted({f for _i, f in procs if f})])
     lookup = np.zeros(max([i for i, _f in procs] + [int(proc.max()) if n else 0]) + 1, dtype=np.int64)
@@ -606,8 +692,8 @@ async def load_index_responses(
         lookup[pid] = field_names.index(f) if f else 0
     return IndexResponses(
         items=tuple(items), areas=tuple(areas), field_names=field_names, questionnaires=tuple(questionnaires),
-        response_ids=_ro(ids), unit_ids=_ro(unit), field_codes=_ro(lookup[proc]), channel_codes=_ro(codes[:, 0]),
-        review_codes=_ro(codes[:, 1]), questionnaire_codes=_ro(codes[:, 2]), receipt_channel_codes=_ro(codes[:, 3]),
+        response_ids=_ro(ids), unit_ids=_ro(unit), field_codes=_ro(lookup[proc]), channel_codes=_ro(chan),
+        review_codes=_ro(review), questionnaire_codes=_ro(qcodes), receipt_channel_codes=_ro(rchan),
         device_ids=_ro(device), day=_ro(_local_day(epoch, tz, period_start)), answers=_ro(answers), overall=_ro(overall),
         chosen=_ro(chosen), member_ids=_ro(member),
     )
@@ -702,12 +788,20 @@ async def load_receipt_counts(
     start, end = _period_bounds(FrameFilter(period_from=period_start, period_to=period_end, timezone=timezone))
     bad = [int(v) for v in dissatisfied]
     r2 = Response.__table__.alias("r2")
+    # the campaign members' bad ratings are few: one uncorrelated set (materialised once), not a probe per receipt
+    campaign_bad = (
+        select(CampaignMember.receipt_id)
+        .join(r2, r2.c.id == CampaignMember.response_id)
+        .where(r2.c.overall.in_(bad), CampaignMember.receipt_id.is_not(None))
+    )
     rated_bad = or_(
         exists().where(Response.receipt_id == Receipt.id, Response.overall.in_(bad), Response.review_status == "accepted"),
-        exists().where(CampaignMember.receipt_id == Receipt.id, CampaignMember.response_id == r2.c.id, r2.c.overall.in_(bad)),
+        Receipt.id.in_(campaign_bad),
     )
+    # returned after the appointment instant is necessary for a later local day: the cheap comparison first,
+    # so the local dates are only computed for the few late-looking receipts
     late = literal_column(
-        f"CASE WHEN receipts.returned_at IS NOT NULL AND receipts.appointment_at IS NOT NULL AND "
+        f"CASE WHEN receipts.returned_at IS NOT NULL AND receipts.appointment_at IS NOT NULL AND receipts.returned_at > receipts.appointment_at AND "
         f"{_local_date_sql(dialect, 'receipts.returned_at', timezone, offset)} > {_local_date_sql(dialect, 'receipts.appointment_at', timezone, offset)} "
         f"THEN 1 ELSE 0 END"
     )

@@ -45,6 +45,7 @@ class ReceiptLink:
     receipt_id: int
     unit_id: int
     procedure_id: int | None
+    channel: str | None = None  # the receipt's (how the dossier was submitted)
 
 
 def local_today(settings: Settings) -> date:
@@ -68,11 +69,11 @@ async def open_receipt(session: AsyncSession, token: str, settings: Settings) ->
     """Verify ``token`` and load its receipt. Raises LinkNotFound or LinkExpired."""
     receipt_id = check_token(token, settings)
     row = (
-        await session.execute(select(Receipt.id, Receipt.unit_id, Receipt.procedure_id).where(Receipt.id == receipt_id))
+        await session.execute(select(Receipt.id, Receipt.unit_id, Receipt.procedure_id, Receipt.channel).where(Receipt.id == receipt_id))
     ).first()
     if row is None:
         raise LinkNotFound(token)
-    return ReceiptLink(token=token.strip().upper(), receipt_id=row.id, unit_id=row.unit_id, procedure_id=row.procedure_id)
+    return ReceiptLink(token=token.strip().upper(), receipt_id=row.id, unit_id=row.unit_id, procedure_id=row.procedure_id, channel=row.channel)
 
 
 async def is_answered(session: AsyncSession, link: ReceiptLink) -> bool:
@@ -101,6 +102,8 @@ def submission_for(
         unit_id=link.unit_id,
         procedure_id=link.procedure_id,
         receipt_id=link.receipt_id,
+        receipt_procedure_id=link.procedure_id,
+        receipt_channel=link.channel,
         answers=dict(answers),
         overall=overall,
         expectations=list(expectations),

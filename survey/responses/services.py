@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, select
+from sqlalchemy import Connection, Text, bindparam, case, cast, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -22,6 +22,7 @@ from survey.db.engine import checkout_gate
 from survey.db.models import Receipt, Response
 from survey.db.write_turns import insert_row, sqlite_file_url, sqlite_writer_call
 from survey.questionnaires import registry
+from survey.responses import readmodel
 from survey.responses.validation import AnswerValidationError, FieldError, validate_answers
 
 
@@ -46,6 +47,9 @@ class Submission:
     integrity_flags: list[str] = field(default_factory=list)
     review_status: str = "accepted"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the receipt's procedure and channel, for the read model (looked up when a receipt is named without them)
+    receipt_procedure_id: int | None = None
+    receipt_channel: str | None = None
 
 
 class AlreadyAnswered(Exception):
@@ -141,6 +145,7 @@ async def store_response(session: AsyncSession, sub: Submission, *, comment_max_
     """
     check_submission(sub, comment_max_chars)
     values = _row_values(sub)
+    values["packed"] = await _packed(session, sub, values)
     try:
         # one Core INSERT and its commit (no unit-of-work flush); on SQLite both in one write turn
         await insert_row(session, Response.__table__, values)
@@ -148,6 +153,15 @@ async def store_response(session: AsyncSession, sub: Submission, *, comment_max_
         await session.rollback()
         return await _resolve_conflict(session, sub)
     return StoredResponse(values["id"], created=True)
+
+
+async def _packed(session: AsyncSession, sub: Submission, values: dict[str, Any]) -> str:
+    """The read-model record of the row (``survey.responses.readmodel``)."""
+    rproc, rchan = sub.receipt_procedure_id, sub.receipt_channel
+    if sub.receipt_id is not None and rchan is None:
+        row = (await session.execute(select(Receipt.procedure_id, Receipt.channel).where(Receipt.id == sub.receipt_id))).first()
+        rproc, rchan = (row[0], row[1]) if row is not None else (None, None)
+    return readmodel.pack_values(values, rproc, rchan)
 
 
 async def _resolve_conflict(session: AsyncSession, sub: Submission) -> StoredResponse:
@@ -181,19 +195,35 @@ _BOUND = [
 _FROM_RECEIPT = ["receipt_id", "unit_id", "procedure_id"]
 
 
-def _receipt_insert(dialect_insert):
-    """``INSERT INTO responses (...) SELECT <values>, r.id, r.unit_id, r.procedure_id FROM receipts r WHERE r.id = :rid
-    ON CONFLICT DO NOTHING RETURNING id``: one statement stores the answer, or stores nothing when the receipt
-    does not exist or already has a response (the unique constraint decides, as before)."""
+def _packed_from_receipt(dialect: str, receipts) -> Any:
+    """The read-model record (``survey.responses.readmodel``) built by the insert itself: the parts the app
+    knows are bound (``pk_head``, ``pk_mid``, ``pk_tail``), the unit, procedure and receipt channel come from
+    the receipt row, zero-padded as :func:`readmodel.pack` writes them."""
+
+    def digits(col: Any) -> Any:
+        if dialect == "sqlite":
+            return func.printf("%010d", col)
+        return func.lpad(cast(col, Text), 10, "0")
+
+    channel = case(*((receipts.c.channel == v, str(i)) for i, v in enumerate(readmodel.RECEIPT_CHANNEL_CODES) if v), else_="0")
+    return (bindparam("pk_head", type_=Text) + digits(receipts.c.unit_id) + digits(func.coalesce(receipts.c.procedure_id, 0))
+            + bindparam("pk_mid", type_=Text) + channel + bindparam("pk_tail", type_=Text))
+
+
+def _receipt_insert(dialect_insert, dialect: str):
+    """``INSERT INTO responses (...) SELECT <values>, r.id, r.unit_id, r.procedure_id, <record> FROM receipts r WHERE
+    r.id = :rid ON CONFLICT DO NOTHING RETURNING id``: one statement stores the answer, or stores nothing when the
+    receipt does not exist or already has a response (the unique constraint decides, as before)."""
     table, receipts = Response.__table__, Receipt.__table__
     chosen = select(
         *(bindparam(name, type_=table.c[name].type) for name in _BOUND),
-        receipts.c.id, receipts.c.unit_id, receipts.c.procedure_id,
+        receipts.c.id, receipts.c.unit_id, receipts.c.procedure_id, _packed_from_receipt(dialect, receipts),
     ).where(receipts.c.id == bindparam("rid", type_=receipts.c.id.type))
-    return dialect_insert(table).from_select(_BOUND + _FROM_RECEIPT, chosen).on_conflict_do_nothing().returning(table.c.id)
+    return (dialect_insert(table).from_select([*_BOUND, *_FROM_RECEIPT, "packed"], chosen)
+            .on_conflict_do_nothing().returning(table.c.id))
 
 
-_INSERT = {"postgresql": _receipt_insert(postgresql.insert), "sqlite": _receipt_insert(sqlite.insert)}
+_INSERT = {"postgresql": _receipt_insert(postgresql.insert, "postgresql"), "sqlite": _receipt_insert(sqlite.insert, "sqlite")}
 #: Only when nothing was inserted: which response the receipt has (if any), and whether the receipt exists.
 _WHY_NOT = select(
     select(Response.__table__.c.id).where(Response.__table__.c.receipt_id == bindparam("rid")).scalar_subquery(),
@@ -204,6 +234,10 @@ _WHY_NOT = select(
 def _bound(values: dict[str, Any]) -> dict[str, Any]:
     params = {name: values[name] for name in _BOUND}
     params["rid"] = values["receipt_id"]
+    # the record with placeholder unit/procedure/receipt channel; the insert splices in the receipt's
+    rec = readmodel.pack_values({**values, "unit_id": 0, "procedure_id": None})
+    u, p, c = readmodel.FIELDS[0][1], readmodel.FIELDS[2][1], readmodel.RECEIPT_CHANNEL_POS
+    params["pk_head"], params["pk_mid"], params["pk_tail"] = rec[:u], rec[p:c], rec[c + 1 :]
     return params
 
 

@@ -14,6 +14,12 @@ RESPONSE_CHANNELS = ("qr", "kiosk", "expert", "campaign", "web", "paper")
 REVIEW_STATUSES = ("accepted", "pending", "rejected")
 
 
+def _packed_default(context: Any) -> str:
+    from survey.responses.readmodel import column_default
+
+    return column_default(context)
+
+
 class Response(Base):
     """One answered questionnaire. ``receipt_id`` is unique: one response per receipt, enforced here."""
 
@@ -49,3 +55,6 @@ class Response(Base):
     review_status: Mapped[str] = mapped_column(String(10), default="accepted")
     #: Extra per-channel data without personal data (e.g. campaign stratum and inclusion probability)
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: The columnar read model: a fixed-width record of everything immutable an index run reads
+    #: (``survey.responses.readmodel``); an insert that does not give it gets it from the column default
+    packed: Mapped[str | None] = mapped_column(Text, default=_packed_default)
