@@ -49,6 +49,61 @@ def _cumulative(days: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, np.n
     return d, np.cumsum(onehot, axis=0)
 
 
+def _groups(idx: np.ndarray, keys: np.ndarray):
+    """(key, rows) for each distinct key of ``keys[idx]``, rows in index order (one sort, not a scan per key)."""
+    k = keys[idx]
+    order = np.argsort(k, kind="stable")
+    k, idx = k[order], idx[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if k.size else np.zeros(0, dtype=np.intp)
+    for a, b in zip(starts, np.r_[starts[1:], k.size], strict=True):
+        yield k[a], idx[a:b]
+
+
+def _pvalues(obs: np.ndarray, ref_counts: np.ndarray, n_dev, n_ref) -> np.ndarray:
+    """P(X >= x_c) of the exact conditional test (as Fisher's): given category c's count on device and
+    reference, the device's share is Binomial(total, n_dev / (n_dev + n_ref)) when both share a distribution.
+    P(X >= x) = bdtrc(x - 1, total, p) (the ufunc: no distribution object per window)."""
+    share = np.asarray(n_dev, dtype=float) / (np.asarray(n_dev, dtype=float) + np.asarray(n_ref, dtype=float))
+    return np.where(obs > 0, bdtrc(np.maximum(obs - 1, 0), obs + ref_counts, share[..., None] if np.ndim(share) else share), 1.0)
+
+
+def _excess(obs: np.ndarray, ref_counts: np.ndarray, n_dev, n_ref) -> np.ndarray:
+    """The count beyond what the other categories imply, with add-1/2 smoothed reference shares."""
+    n_dev = np.asarray(n_dev, dtype=float)[..., None] if np.ndim(n_dev) else float(n_dev)
+    n_ref = np.asarray(n_ref, dtype=float)[..., None] if np.ndim(n_ref) else float(n_ref)
+    p = (ref_counts + 0.5) / (n_ref + 0.5 * CATEGORIES)
+    return np.floor(obs - p * (n_dev - obs) / (1.0 - p))
+
+
+def _inflated(obs, ref_counts, n_dev: int, n_ref: int, alpha: float) -> list[tuple[int, int]]:
+    """(category, excess >= 1) of one window's significantly inflated categories (Bonferroni over 5)."""
+    pval = _pvalues(obs, ref_counts, n_dev, n_ref)
+    excess = _excess(obs, ref_counts, n_dev, n_ref)
+    return [(int(c), int(excess[c])) for c in np.flatnonzero(pval < alpha / CATEGORIES) if excess[c] >= 1]
+
+
+def _first_flagging_day(ddays, drat, days, rdays, rcum, window_days: int, alpha: float, min_device: int, min_reference: int) -> int | None:
+    """Index into ``days`` of the first window that flags something, all windows tested at once; None if none.
+
+    Until the first flag every window counts all of the device's ratings, so this equals the day-by-day
+    loop up to that day."""
+    dcum = np.zeros((ddays.size + 1, CATEGORIES), dtype=np.int64)
+    dcum[np.arange(1, ddays.size + 1), drat - 1] = 1
+    dcum = np.cumsum(dcum, axis=0)
+    lo = days - window_days + 1
+    obs = dcum[np.searchsorted(ddays, days, "right")] - dcum[np.searchsorted(ddays, lo, "left")]
+    ref_counts = rcum[np.searchsorted(rdays, days, "right")] - rcum[np.searchsorted(rdays, lo, "left")]
+    n_dev, n_ref = obs.sum(axis=1), ref_counts.sum(axis=1)
+    ok = (n_dev >= min_device) & (n_ref >= min_reference)
+    if not ok.any():
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hit = (_pvalues(obs, ref_counts, n_dev, n_ref) < alpha / CATEGORIES) & (_excess(obs, ref_counts, n_dev, n_ref) >= 1)
+    hit &= ok[:, None]
+    rows = np.flatnonzero(hit.any(axis=1))
+    return int(rows[0]) if rows.size else None
+
+
 def kiosk_window_excess(
     device_ids: np.ndarray,
     unit_ids: np.ndarray,
@@ -95,29 +150,26 @@ def kiosk_window_excess(
     if not kiosk.any() or not ref.any():
         return WindowRuleResult(flagged, devices)
 
-    ref_idx = np.flatnonzero(ref)
-    ref_units = np.asarray(unit_ids)[ref_idx]
-    by_unit: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for u in np.unique(ref_units):
-        rows = ref_idx[ref_units == u]
-        by_unit[int(u)] = _cumulative(dayi[rows], rating[rows])
-
-    k_idx = np.flatnonzero(kiosk)
-    k_dev = np.asarray(device_ids)[k_idx]
-    for dev in np.unique(k_dev):
-        rows = k_idx[k_dev == dev]
+    units_all = np.asarray(unit_ids)
+    by_unit = {int(u): _cumulative(dayi[rows], rating[rows]) for u, rows in _groups(np.flatnonzero(ref), units_all)}
+    for dev, rows in _groups(np.flatnonzero(kiosk), np.asarray(device_ids)):
         rows = rows[np.lexsort((rows, dayi[rows]))]  # by day, then row (response-id) order
-        units, counts = np.unique(np.asarray(unit_ids)[rows], return_counts=True)
+        units, counts = np.unique(units_all[rows], return_counts=True)
         unit = int(units[np.argmax(counts)])
         if unit not in by_unit:
             continue
         rdays, rcum = by_unit[unit]
         ddays = dayi[rows]
         drat = rating[rows]
+        days = np.unique(ddays)
+        first = _first_flagging_day(ddays, drat, days, rdays, rcum, window_days, alpha, min_device, min_reference)
+        if first is None:  # no window of this device is inflated before any flag: nothing to flag
+            continue
         dflag = np.zeros(rows.size, dtype=bool)
         windows = 0
         cats: set[int] = set()
-        for d in np.unique(ddays):
+        # from the first inflated window on, day by day: flags change the later windows
+        for d in days[first:]:
             lo_d = d - window_days + 1
             a, b = np.searchsorted(ddays, lo_d, "left"), np.searchsorted(ddays, d, "right")
             live = ~dflag[a:b]
@@ -129,17 +181,8 @@ def kiosk_window_excess(
             n_ref = int(ref_counts.sum())
             if n_ref < min_reference:
                 continue
-            p = (ref_counts + 0.5) / (n_ref + 0.5 * CATEGORIES)
             obs = np.bincount(drat[a:b][live] - 1, minlength=CATEGORIES)
-            # exact conditional test (as Fisher's): given the category's count on device + reference, the
-            # device's share of it is Binomial(total, n_dev / (n_dev + n_ref)) when both share a distribution;
-            # Bonferroni over the categories
-            # P(X >= x) = bdtrc(x - 1, total, p)  (the ufunc: no distribution object per window)
-            pval = np.where(obs > 0, bdtrc(obs - 1, obs + ref_counts, n_dev / (n_dev + n_ref)), 1.0)
-            for c in np.flatnonzero(pval < alpha / CATEGORIES):
-                excess = int(np.floor(obs[c] - p[c] * (n_dev - obs[c]) / (1.0 - p[c])))
-                if excess < 1:
-                    continue
+            for c, excess in _inflated(obs, ref_counts, n_dev, n_ref, alpha):
                 cand = np.flatnonzero((drat[a:b] == c + 1) & ~dflag[a:b]) + a
                 pick = cand[::-1][:excess]  # latest first (the window's newest excess)
                 dflag[pick] = True
