@@ -260,8 +260,9 @@ async def timed(fn, repeat: int = 1, name: str = ""):
     return best, out
 
 
-async def measure(url: str, n: int, quick: bool) -> dict[str, float]:
-    from survey.indices import services
+async def measure(url: str, n: int, quick: bool, part: str = "all") -> dict[str, float]:
+    """Timings; ``part="reads"``: baselines and read strategies only, ``"run"``: the full-scan baseline and
+    the whole run only (so that a process measuring the run holds nothing else)."""
     from survey.stats import _packed_sql, load_index_responses
 
     settings = replace(Settings(), database_url=url, secret_key="b" * 64)
@@ -279,6 +280,8 @@ async def measure(url: str, n: int, quick: bool) -> dict[str, float]:
                 return (await s.execute(text("SELECT id, overall FROM responses"))).all()
 
             out["baseline: SQL full scan (count, sum)"], _ = await timed(scan, 2, name="baseline: SQL full scan (count, sum)")
+            if part == "run":
+                return out | await _measure_run(s, settings)
             out["baseline: fetch (id, overall) of every row"], _ = await timed(fetch_pairs, 1, name="baseline: fetch (id, overall) of every row")
 
             async def python_json():
@@ -316,26 +319,42 @@ async def measure(url: str, n: int, quick: bool) -> dict[str, float]:
             out["chosen: load_index_responses (read model responses.packed)"], resp = await timed(load, 1, name="chosen: load_index_responses (read model responses.packed)")
             assert len(resp) == n, (len(resp), n)
 
-            async def run():
-                return await services.compute_run(s, settings, period_start=PERIOD_START, period_end=PERIOD_END, source="self_selected")
-
-            out["whole index run (compute_run, self-selected)"], computed = await timed(run, 1, name="whole index run (compute_run, self-selected)")
-            out["  of which: cells"] = float(len(computed.cells))
-            out["  of which: kiosk_window_excess flagged"] = float(computed.summary["exclusions"]["kiosk_window_excess"])
+            if part == "all":
+                out |= await _measure_run(s, settings)
     finally:
         await engine.dispose()
     return out
 
 
-def measure_in_child(url: str, n: int, quick: bool) -> tuple[dict[str, float], float]:
-    """``measure`` in a fresh process, so that its peak RSS is the index run's own (not the seeding's)."""
+async def _measure_run(s, settings) -> dict[str, float]:
+    from survey.indices import services
+
+    async def run():
+        return await services.compute_run(s, settings, period_start=PERIOD_START, period_end=PERIOD_END, source="self_selected")
+
+    out: dict[str, float] = {}
+    out["whole index run (compute_run, self-selected)"], computed = await timed(run, 1, name="whole index run (compute_run, self-selected)")
+    out["  of which: cells"] = float(len(computed.cells))
+    out["  of which: kiosk_window_excess flagged"] = float(computed.summary["exclusions"]["kiosk_window_excess"])
+    return out
+
+
+def _child(url: str, n: int, quick: bool, part: str) -> tuple[dict[str, float], float]:
     import subprocess
 
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--measure", url, "--n", str(n), *(["--quick"] if quick else [])]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--measure", url, "--part", part, "--n", str(n), *(["--quick"] if quick else [])]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}).stdout
     data = json.loads(out.strip().splitlines()[-1])
     CPU.update(data["cpu"])
     return data["times"], data["rss_mb"]
+
+
+def measure_in_child(url: str, n: int, quick: bool) -> tuple[dict[str, float], float]:
+    """The reads and the whole run, each in a fresh process: the second one's peak RSS is the index run's own
+    (not the seeding's, nor the baseline that fetches every row)."""
+    reads, _ = _child(url, n, quick, "reads")
+    run, rss = _child(url, n, quick, "run")
+    return reads | {k: v for k, v in run.items() if not k.startswith("baseline")}, rss
 
 
 def report(name: str, n: int, seed_s: float, t: dict[str, float], run_rss: float | None = None) -> None:
@@ -348,7 +367,7 @@ def report(name: str, n: int, seed_s: float, t: dict[str, float], run_rss: float
             cpu = f"(cpu here {CPU[k]:6.2f} s)" if k in CPU else ""
             print(f"  {k:<54s} {v:8.3f} s   {v / base:7.2f} x full scan  {cpu}")
     if run_rss is not None:
-        print(f"  peak RSS of the reading and the run (their own process): {run_rss:.0f} MB")
+        print(f"  peak RSS of the whole run (its own process: reading, weighting, every cell): {run_rss:.0f} MB")
 
 
 async def pg_reset(url: str) -> bool:
@@ -381,10 +400,12 @@ def main() -> int:
     p.add_argument("--no-pg", action="store_true")
     p.add_argument("--no-sqlite", action="store_true")
     p.add_argument("--quick", action="store_true", help="skip the read-strategy comparison")
-    p.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)  # the child process of measure_in_child
+    p.add_argument("--no-seed", action="store_true", help="PostgreSQL: measure the data already in the database (a previous --n N run)")
+    p.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)  # the child processes of measure_in_child
+    p.add_argument("--part", default="all", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.measure:
-        times = asyncio.run(measure(args.measure, args.n, args.quick))
+        times = asyncio.run(measure(args.measure, args.n, args.quick, args.part))
         print(json.dumps({"times": times, "cpu": CPU, "rss_mb": rss_mb()}))
         return 0
     started = time.perf_counter()
@@ -394,7 +415,9 @@ def main() -> int:
             upgrade(url)
             seed_s = asyncio.run(seed(url, args.n))
             report("SQLite", args.n, seed_s, *measure_in_child(url, args.n, args.quick))
-    if not args.no_pg and asyncio.run(pg_reset(PG_URL)):
+    if not args.no_pg and args.no_seed:
+        report("PostgreSQL", args.n, 0.0, *measure_in_child(PG_URL, args.n, args.quick))
+    elif not args.no_pg and asyncio.run(pg_reset(PG_URL)):
         upgrade(PG_URL)
         seed_s = asyncio.run(seed(PG_URL, args.n))
         report("PostgreSQL", args.n, seed_s, *measure_in_child(PG_URL, args.n, args.quick))

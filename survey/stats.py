@@ -534,6 +534,37 @@ async def _pack_missing(session: AsyncSession, start: datetime, end: datetime, c
     ]
 
 
+def _decode_records(rec: np.ndarray, qcode: int, q_items, q_opts, item_pos: dict, area_pos: dict, k: int, na: int) -> dict[str, np.ndarray]:
+    """The columns of fixed-width read-model records of one questionnaire version (``rec`` (m, width) ASCII)."""
+    from survey.responses import readmodel as rm
+
+    H = rm.HEADER_WIDTH
+    m = rec.shape[0]
+    nums = rec[:, rm.ID_WIDTH : rm.QKEY_POS]
+    if ((nums < 48) | (nums > 57)).any():
+        raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
+    out = {"ids": np.ascontiguousarray(rec[:, : rm.ID_WIDTH]).view(f"S{rm.ID_WIDTH}").ravel()}
+    for name, a, w in rm.FIELDS:
+        out[name] = _digits(rec[:, a : a + w])
+    out["chan"] = rec[:, rm.CHANNEL_POS].astype(np.int64) - 48
+    out["rchan"] = rec[:, rm.RECEIPT_CHANNEL_POS].astype(np.int64) - 48
+    out["overall"] = rec[:, rm.OVERALL_POS].astype(np.int64) - 48
+    out["qcode"] = np.full(m, qcode, dtype=np.int64)
+    answers = np.zeros((m, k), dtype=np.uint8)
+    src = [(H + j, item_pos[it]) for j, it in enumerate(q_items) if it in item_pos]
+    if src:
+        body = rec[:, [c for c, _ in src]]
+        if ((body < 48) | (body > 57)).any():
+            raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
+        answers[:, [d for _, d in src]] = body - 48
+    chosen = np.zeros((m, na), dtype=bool)
+    osrc = [(H + len(q_items) + j, area_pos[o]) for j, o in enumerate(q_opts) if o in area_pos]
+    if osrc:
+        chosen[:, [d for _, d in osrc]] = rec[:, [c for c, _ in osrc]] == ord("1")
+    out["answers"], out["chosen"] = answers, chosen
+    return out
+
+
 async def load_index_responses(
     session: AsyncSession,
     *,
@@ -595,7 +626,6 @@ async def load_index_responses(
     start, end = _period_bounds(FrameFilter(period_from=period_start, period_to=period_end, timezone=timezone))
     assert start is not None and end is not None
     nq = len(keys)
-    parts: list[list[str]] = [[] for _ in range(nq + 3)]
     base = {"channels": list(channels), **({"campaign_id": campaign_id} if campaign_id is not None else {})}
     calls: list[tuple[Any, dict[str, Any]]] = []
     spans = await _sqlite_rowid_spans(session, start, end) if dialect == "sqlite" and campaign_id is None else None
@@ -611,77 +641,68 @@ async def load_index_responses(
             hi = min(end, lo + timedelta(days=READ_CHUNK_DAYS))
             calls.append((stmt, {**base, "lo": lo, "hi": hi}))
             lo = hi
+    qcode_of = {qid: i + 1 for i, qid in enumerate(questionnaires)}
+    item_pos = {it: j for j, it in enumerate(items)}
+    area_pos = {a: j for j, a in enumerate(areas)}
+    decoded: list[dict[str, np.ndarray]] = []  # each chunk decoded as it arrives: no whole-period string kept
+    flagged_parts: list[str] = []
+    member_parts: list[str] = []
+
+    def decode(strings: Sequence[str | None]) -> None:
+        """One chunk's records (a string per questionnaire version, then the headers of unknown ones) as arrays."""
+        for i, v in enumerate(strings):
+            if not v:
+                continue
+            if i < nq:
+                (qid, _ver), (q_items, q_opts) = keys[i], layouts[keys[i]]
+                qcode = qcode_of.get(qid, 0)
+            else:
+                q_items, q_opts, qcode = (), (), 0
+            width = H + len(q_items) + len(q_opts)
+            raw = v.encode("ascii", errors="replace")
+            if len(raw) % width:
+                raise ValueError("stored read-model records do not match their questionnaire (run the migrations)")
+            rec = np.frombuffer(raw, dtype=np.uint8).reshape(-1, width)
+            decoded.append(_decode_records(rec, qcode, q_items, q_opts, item_pos, area_pos, k, na))
+
     missing = False
     for st, params in calls:
         row = (await session.execute(st, params)).one()
         missing |= row[0] != row[1]
-        for i, v in enumerate(row[2:]):
-            if v:
-                parts[i].append(v)
-    extra_review: list[tuple[str, str]] = []
+        decode(row[2 : 3 + nq])
+        if row[3 + nq]:
+            flagged_parts.append(row[3 + nq])
+        if campaign_id is not None and row[4 + nq]:
+            member_parts.append(row[4 + nq])
+        del row
     if missing:  # rows written without a record (none once the migration ran): packed here, with the same function
         if campaign_id is not None:
             raise ValueError("campaign respondents without a read-model record: run the migrations (hailong migrate)")
+        by_q: list[list[str]] = [[] for _ in range(nq + 1)]
         for qid, ver, rec, review in await _pack_missing(session, start, end, channels):
             i = keys.index((qid, ver)) if (qid, ver) in keys else nq
-            parts[i].append(rec if i < nq else rec[:H])
+            by_q[i].append(rec if i < nq else rec[:H])
             if review != "accepted":
-                extra_review.append((rec[:36], str(REVIEW_CODES.index(review)) if review in REVIEW_CODES else "0"))
-
-    qcode_of = {qid: i + 1 for i, qid in enumerate(questionnaires)}
-    item_pos = {it: j for j, it in enumerate(items)}
-    area_pos = {a: j for j, a in enumerate(areas)}
-    blocks = []
-    for i in range(nq + 1):
-        if not parts[i]:
-            continue
-        if i < nq:
-            (qid, _ver), (q_items, q_opts) = keys[i], layouts[keys[i]]
-        else:
-            qid, q_items, q_opts = "", (), ()
-        width = H + len(q_items) + len(q_opts)
-        raw = "".join(parts[i]).encode("ascii", errors="replace")
-        if len(raw) % width:
-            raise ValueError("stored read-model records do not match their questionnaire (run the migrations)")
-        blocks.append((np.frombuffer(raw, dtype=np.uint8).reshape(-1, width), qcode_of.get(qid, 0) if i < nq else 0, q_items, q_opts))
-    n = sum(b[0].shape[0] for b in blocks)
-    header = np.concatenate([b[0][:, :H] for b in blocks]) if blocks else np.zeros((0, H), np.uint8)
-    answers = np.zeros((n, k), dtype=np.uint8)
-    chosen = np.zeros((n, na), dtype=bool)
-    qcodes = np.zeros(n, dtype=np.int64)
-    row0 = 0
-    for rec, qcode, q_items, q_opts in blocks:
-        m = rec.shape[0]
-        qcodes[row0 : row0 + m] = qcode
-        src = [(H + j, item_pos[it]) for j, it in enumerate(q_items) if it in item_pos]
-        if src:
-            body = rec[:, [s for s, _ in src]]
-            if ((body < 48) | (body > 57)).any():
-                raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
-            answers[row0 : row0 + m, [d for _, d in src]] = body - 48
-        osrc = [(H + len(q_items) + j, area_pos[o]) for j, o in enumerate(q_opts) if o in area_pos]
-        if osrc:
-            chosen[row0 : row0 + m, [d for _, d in osrc]] = rec[:, [s for s, _ in osrc]] == ord("1")
-        row0 += m
-    ids = np.ascontiguousarray(header[:, :36]).view("S36").ravel()
-    order = sort_ids(ids)
-    header, ids, answers, chosen, qcodes = header[order], ids[order], answers[order], chosen[order], qcodes[order]
-    nums = header[:, 36 : rm.QKEY_POS]
-    if ((nums < 48) | (nums > 57)).any():
-        raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
-    unit, proc, device, epoch = (_digits(header[:, a : a + w]) for _name, a, w in rm.FIELDS)
-    chan = header[:, rm.CHANNEL_POS].astype(np.int64) - 48
-    rchan = header[:, rm.RECEIPT_CHANNEL_POS].astype(np.int64) - 48
-    overall = header[:, rm.OVERALL_POS].astype(np.int64) - 48
+                flagged_parts.append(rec[:36] + (str(REVIEW_CODES.index(review)) if review in REVIEW_CODES else "0"))
+        decode(["".join(x) for x in by_q])
+    if not decoded:
+        decoded.append(_decode_records(np.zeros((0, H), np.uint8), 0, (), (), item_pos, area_pos, k, na))
+    cols = {name: np.concatenate([d[name] for d in decoded]) for name in decoded[0]}
+    decoded.clear()
+    order = sort_ids(cols["ids"])
+    cols = {name: v[order] for name, v in cols.items()}
+    n = int(cols["ids"].shape[0])
+    ids, unit, proc, device, epoch = cols["ids"], cols["unit"], cols["procedure"], cols["device"], cols["epoch"]
+    chan, rchan, overall, qcodes, answers, chosen = cols["chan"], cols["rchan"], cols["overall"], cols["qcode"], cols["answers"], cols["chosen"]
     review = np.zeros(n, dtype=np.int64)
-    flagged = "".join(parts[nq + 1]).encode("ascii") + "".join(a + b for a, b in extra_review).encode("ascii")
+    flagged = "".join(flagged_parts).encode("ascii")
     if flagged:
         fr = np.frombuffer(flagged, dtype=np.uint8).reshape(-1, 37)
         pos = np.searchsorted(ids, np.ascontiguousarray(fr[:, :36]).view("S36").ravel())
         review[pos] = fr[:, 36].astype(np.int64) - 48
     member = np.zeros(n, np.int64)
-    if campaign_id is not None and parts[nq + 2]:
-        mr = np.frombuffer("".join(parts[nq + 2]).encode("ascii"), dtype=np.uint8).reshape(-1, 47)
+    if campaign_id is not None and member_parts:
+        mr = np.frombuffer("".join(member_parts).encode("ascii"), dtype=np.uint8).reshape(-1, 47)
         pos = np.searchsorted(ids, np.ascontiguousarray(mr[:, :36]).view("S36").ravel())
         member[pos] = _digits(mr[:, 36:46])
         rchan[pos] = mr[:, 46].astype(np.int64) - 48
