@@ -31,6 +31,13 @@ times are inflated; ratios hold): 300k SQLite, cProfile of compute_run: load_ind
 0.48 s wall (same inputs hash).  1M ``--quick``: load 2.58 s cpu on SQLite (the baseline fetch of
 (id, overall) is 2.29 s: 1.1x it; was 6.6 s), 1.16 s client cpu on PostgreSQL (wall 8.5 s against a
 7.7 s baseline fetch under that load); whole run 20.9 s cpu (SQLite), 15.2 s client cpu (PG).
+
+One-pass estimation (``analysis.sipas_index_by`` & co.), the vectorised kiosk rule and the chunk-wise
+loader (2026-12-02, quiet machine, load < 1, rows stored in time order, ``--quick``): 1M responses:
+SQLite whole run 5.4 s cpu (load 2.7 s; the baseline fetch of (id, overall) 2.4 s), PostgreSQL whole run
+4.2 s wall / 2.6 s client cpu (load 2.4 s wall; baseline fetch 2.7 s); the 4,714 cells themselves take
+0.5-0.7 s.  10M on PostgreSQL (``--n 10000000 --no-sqlite``; seeding 390 s): load 36 s wall, whole run
+54.5 s wall / 39.5 s client cpu, peak RSS of the run's own process 6.2 GB (goal: < 20 s, < 4 GB).
 """
 
 from __future__ import annotations
