@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, create_engine, event, insert
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import StaticPool
@@ -18,6 +18,15 @@ T = TypeVar("T")
 
 #: one per event loop: on SQLite, this process's writing transactions take turns (see sqlite_write_turn)
 _WRITE_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _write_turn() -> asyncio.Lock:
+    """This event loop's lock that SQLite writers of this process queue on."""
+    loop = asyncio.get_running_loop()
+    lock = _WRITE_TURNS.get(loop)
+    if lock is None:
+        lock = _WRITE_TURNS[loop] = asyncio.Lock()
+    return lock
 
 
 async def _holds_sqlite_transaction(session: AsyncSession) -> bool | None:
@@ -45,11 +54,7 @@ async def sqlite_write_turn(session: AsyncSession) -> AsyncIterator[None]:
     if holding is None or holding:
         yield
         return
-    loop = asyncio.get_running_loop()
-    lock = _WRITE_TURNS.get(loop)
-    if lock is None:
-        lock = _WRITE_TURNS[loop] = asyncio.Lock()
-    async with lock:
+    async with _write_turn():
         yield
 
 
@@ -85,9 +90,8 @@ def _sqlite_writer(async_url: str, role: str = "writer") -> tuple[Engine, Thread
     return writer
 
 
-def _insert_and_commit(engine: Engine, table: Table, values: dict[str, Any]) -> None:
-    with engine.begin() as conn:  # INSERT and COMMIT back to back on the writer thread
-        conn.execute(insert(table), values)
+def _insert(conn: Connection, table: Table, values: dict[str, Any]) -> None:
+    conn.execute(insert(table), values)
 
 
 async def insert_row(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
@@ -111,13 +115,7 @@ async def insert_row(session: AsyncSession, table: Table, values: dict[str, Any]
         await session.commit()
         return
     await session.commit()  # end this session's transaction (nothing written in it) so it sees the row afterwards
-    loop = asyncio.get_running_loop()
-    lock = _WRITE_TURNS.get(loop)
-    if lock is None:
-        lock = _WRITE_TURNS[loop] = asyncio.Lock()
-    async with lock:
-        engine, executor = _sqlite_writer(url)  # looked up and used with no await between
-        await loop.run_in_executor(executor, _insert_and_commit, engine, table, values)
+    await sqlite_writer_call(url, _insert, table, values)
 
 
 def sqlite_file_url(engine: AsyncEngine) -> str | None:
@@ -142,10 +140,7 @@ async def sqlite_writer_call(async_url: str, fn: Callable[..., T], *args: Any) -
     back to the event loop in between), so the next writer gets it as soon as the driver is done.
     """
     loop = asyncio.get_running_loop()
-    lock = _WRITE_TURNS.get(loop)
-    if lock is None:
-        lock = _WRITE_TURNS[loop] = asyncio.Lock()
-    async with lock:
+    async with _write_turn():
         engine, executor = _sqlite_writer(async_url)  # looked up and used with no await between
         return await loop.run_in_executor(executor, _in_transaction, engine, fn, args)
 
