@@ -116,19 +116,9 @@ def receipt_submission(
     receipt_id: int, *, answers: Mapping[str, Any], overall: Any, expectations: Sequence[str], comment: str | None, language: str
 ) -> Submission:
     """The Submission for a QR answer before the receipt is read: the insert takes unit and procedure from it."""
-    q = qr_questionnaire()
-    return Submission(
-        questionnaire_id=q.id,
-        questionnaire_version=q.version,
-        channel=QR_CHANNEL,
-        unit_id=0,  # not used: store_receipt_response reads it from the receipt
-        receipt_id=receipt_id,
-        answers=dict(answers),
-        overall=overall,
-        expectations=list(expectations),
-        comment=comment,
-        language=language,
-    )
+    unread = ReceiptLink(token="", receipt_id=receipt_id, unit_id=0, procedure_id=None)  # unit: not used by store_receipt_response
+    return submission_for(unread, qr_questionnaire(), answers=answers, overall=overall, expectations=expectations,
+                          comment=comment, language=language)
 
 
 # --------------------------------------------------------------------------- the HTML form
