@@ -169,7 +169,8 @@ async def seed(url: str, n: int) -> float:
     rng = np.random.default_rng(11)
     r_unit = rng.integers(2, N_UNITS + 2, size=N_RECEIPTS)
     r_proc = rng.integers(1, 17, size=N_RECEIPTS)
-    r_recv = np.datetime64(datetime.combine(PERIOD_START, datetime.min.time())) + rng.integers(0, DAYS * 86400, size=N_RECEIPTS).astype("timedelta64[s]")
+    # receipts are registered as the dossiers are received: stored in time order, like the responses
+    r_recv = np.datetime64(datetime.combine(PERIOD_START, datetime.min.time())) + np.sort(rng.integers(0, DAYS * 86400, size=N_RECEIPTS)).astype("timedelta64[s]")
     r_app = r_recv + np.timedelta64(3, "D")
     r_ret = r_recv + (rng.uniform(1, 4.2, size=N_RECEIPTS) * 86400).astype("timedelta64[s]")
     units = [(1, "P00", "Tỉnh (bench)", "province", None)] + [

@@ -185,7 +185,7 @@ def self_selected_weighting(labels: dict[str, np.ndarray], unknown: dict[str, An
         info["variance"] = "linearisation through the raking (calibrated design)"
     info.update(weighting_summary(w))
     psu = np.arange(1, n + 1)
-    return Weighting(w, design, np.full(n, "all", dtype=object), psu, info, composition(labels, frame_counts, names))
+    return Weighting(w, design, np.full(n, "all"), psu, info, composition(labels, frame_counts, names))
 
 
 def sample_weighting(

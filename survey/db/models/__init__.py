@@ -17,7 +17,7 @@ from survey.db.models.indices import IndexCell, IndexRun
 from survey.db.models.par import Appraisal, Composition, CompositionResult
 from survey.db.models.questionnaires import QuestionnaireVersion
 from survey.db.models.receipts import Receipt
-from survey.db.models.responses import Response
+from survey.db.models.responses import Response, ResponseDay
 from survey.db.models.sessions import StaffSession
 from survey.db.models.units import Procedure, Unit
 
@@ -44,6 +44,7 @@ __all__ = [
     "Receipt",
     "Response",
     "SamplingCampaign",
+    "ResponseDay",
     "StaffSession",
     "Unit",
     "User",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.db.base import Base, BigIntId, JSONType, UTCDateTime, utcnow
@@ -27,6 +27,11 @@ class Response(Base):
     __table_args__ = (
         CheckConstraint(f"channel IN {RESPONSE_CHANNELS!r}", name="channel"),
         CheckConstraint(f"review_status IN {REVIEW_STATUSES!r}", name="review_status"),
+        # the few rows the review has not accepted, by time: what an index run reads beside the compacted days
+        Index(
+            "ix_responses_not_accepted", "submitted_at",
+            sqlite_where=text("review_status <> 'accepted'"), postgresql_where=text("review_status <> 'accepted'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -58,3 +63,27 @@ class Response(Base):
     #: The columnar read model: a fixed-width record of everything immutable an index run reads
     #: (``survey.responses.readmodel``); an insert that does not give it gets it from the column default
     packed: Mapped[str | None] = mapped_column(Text, default=_packed_default)
+
+
+class ResponseDay(Base):
+    """One closed local day of the read model, compacted: every record of the day's responses in one value.
+
+    Written by an index run for the closed days it reads (``survey.responses.days``), and used only while
+    the day still holds exactly ``n`` responses; ``parts`` says which questionnaire version each slice of
+    ``records`` holds (``{"q", "v", "key", "known", "n", "width"}``, each slice sorted by response id).
+    A derived copy: deleting a row loses nothing.
+    """
+
+    __tablename__ = "response_days"
+    __table_args__ = (UniqueConstraint("timezone", "day", name="uq_response_days_timezone_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    #: the day's bounds in UTC (local midnight to local midnight)
+    lo: Mapped[datetime] = mapped_column(UTCDateTime)
+    hi: Mapped[datetime] = mapped_column(UTCDateTime)
+    n: Mapped[int] = mapped_column(Integer)
+    parts: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    records: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
