@@ -180,9 +180,9 @@ async def _can_compact(session: AsyncSession) -> AsyncEngine | None:
     bind = session.bind
     if not isinstance(bind, AsyncEngine):
         return None
-    if bind.dialect.name == "sqlite":
-        if bind.url.database in (None, "", ":memory:") or await _holds_sqlite_transaction(session):
-            return None
+    in_memory = bind.url.database in (None, "", ":memory:")
+    if bind.dialect.name == "sqlite" and (in_memory or await _holds_sqlite_transaction(session)):
+        return None
     return bind
 
 
