@@ -44,15 +44,17 @@ def as_labels(x, name: str, n: int | None = None) -> np.ndarray:
 def factorize(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique levels and integer codes (0..L-1) of a label array.
 
-    Non-negative integer labels below ``4 n + 10^6`` are coded with one ``bincount`` (no sort).
+    Integer labels spanning fewer than ``4 n + 10^6`` values (negative ones too, such as a "no group"
+    -1) are coded with one ``bincount`` (no sort).
     """
     if labels.dtype.kind in ("i", "u") and labels.size:
         lo, hi = int(labels.min()), int(labels.max())
-        if lo >= 0 and hi < 4 * labels.size + 1_000_000:
-            present = np.flatnonzero(np.bincount(labels, minlength=hi + 1))
-            lookup = np.zeros(hi + 1, dtype=np.intp)
+        if hi - lo < 4 * labels.size + 1_000_000 and hi < 2**63:
+            shifted = labels.astype(np.intp, copy=False) - lo if lo else labels.astype(np.intp, copy=False)
+            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            lookup = np.zeros(hi - lo + 1, dtype=np.intp)
             lookup[present] = np.arange(present.shape[0], dtype=np.intp)
-            return present.astype(labels.dtype), lookup[labels]
+            return (present + lo).astype(labels.dtype), lookup[shifted]
     levels, codes = np.unique(labels, return_inverse=True)
     return levels, codes.astype(np.intp, copy=False).reshape(-1)
 

@@ -674,6 +674,20 @@ def _tables_by(states, y_of, s_of, fams: DomainFamilies, C, codes_k, kinds, *, e
     return out
 
 
+def _satisfaction_states(sub: np.ndarray, subst: np.ndarray, sat: np.ndarray, missing) -> np.ndarray:
+    """0 no substantive answer, 1 not satisfied, 2 satisfied (int8) of checked 1..5 answer codes.
+
+    One-byte codes go through a 256-entry table (one gather, no ``isin`` over the matrix)."""
+    if sub.dtype.kind in ("i", "u") and sub.dtype.itemsize == 1:
+        lut = np.zeros(256, dtype=np.int8)
+        lut[1:6] = 1
+        lut[sat.astype(np.int64)] = 2
+        if isinstance(missing, (int, np.integer)) and -128 <= int(missing) <= 255:
+            lut[int(missing) & 0xFF] = 0
+        return lut[sub.view(np.uint8)]
+    return subst.astype(np.int8) + (subst & np.isin(sub, sat)).astype(np.int8)
+
+
 def _use_moments(design: Design, b: int, k: int) -> bool:
     from .moments import MAX_PATTERNS, moments_apply
 
@@ -703,7 +717,7 @@ def sipas_index_by(answers, design: Design, items_by_pillar, *, by, items=None, 
         }
     sub = A[:, cols]
     subst, _ = _codes_scale(sub, missing, "answers", values=False)
-    states = subst.astype(np.int8) + (subst & np.isin(sub, sat)).astype(np.int8)  # 0 none, 1 not satisfied, 2 satisfied
+    states = _satisfaction_states(sub, subst, sat, missing)
     return _tables_by(states, np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 1.0]), fams, C, codes_k, kinds,
                       empty=empty, what="substantive answer")
 

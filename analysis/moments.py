@@ -66,6 +66,9 @@ class Cells:
     c_h: np.ndarray  # (H,) variance multiplier per stratum
     n_h: np.ndarray  # (H,) units per stratum
     scale: float  # lonely_psu="average": H / strata with more than one unit
+    weights: np.ndarray  # the design's weights, and (floats) their squares and w > 0, shared by every table
+    w2: np.ndarray
+    wpos: np.ndarray
 
 
 def cells_of(design: Design, families: dict[str, tuple[np.ndarray, int]]) -> Cells:
@@ -86,8 +89,9 @@ def cells_of(design: Design, families: dict[str, tuple[np.ndarray, int]]) -> Cel
     rep[fine] = np.arange(fine.shape[0])
     groups = {name: np.asarray(codes, dtype=np.intp)[rep] for name, (codes, _G) in families.items()}
     scale = float(H / ok.sum()) if design.lonely_psu == "average" and not ok.all() else 1.0
+    w = np.asarray(design.weights, dtype=float)
     return Cells(fine.astype(np.intp), m, row_stratum[rep], groups, {k: int(G) for k, (_c, G) in families.items()},
-                 c_h, st.n_h.astype(float), scale)
+                 c_h, st.n_h.astype(float), scale, design.weights, w * w, (w > 0).astype(float))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +124,21 @@ def ratio_tables(
     n, k = states.shape
     b = int(y_of.shape[0])
     B = b**k
-    w = np.asarray(weights, dtype=float)
-    pattern = states.astype(np.int64) @ (b ** np.arange(k, dtype=np.int64))
-    combo, keys = compact_codes(cells.fine.astype(np.int64) * B + pattern, cells.m * B)
+    if weights is cells.weights:  # the design's own weights: their squares and positivity are computed once
+        w, w2, wpos = np.asarray(cells.weights, dtype=float), cells.w2, cells.wpos
+    else:
+        w = np.asarray(weights, dtype=float)
+        w2, wpos = w * w, (w > 0).astype(float)
+    key = cells.fine.astype(np.int64, copy=True)
+    key *= B
+    for j in range(k):  # the answer pattern, one column at a time (no n x k int64 copy)
+        key += states[:, j].astype(np.int64) * (b**j) if j else states[:, j]
+    combo, keys = compact_codes(key, cells.m * B)
+    del key
     U = keys.shape[0]
     sw = np.bincount(combo, weights=w, minlength=U)
-    sw2 = np.bincount(combo, weights=w * w, minlength=U)
-    cnt = np.bincount(combo, weights=(w > 0).astype(float), minlength=U)
+    sw2 = np.bincount(combo, weights=w2, minlength=U)
+    cnt = np.bincount(combo, weights=wpos, minlength=U)
     cell_u = keys // B
     pidx, pkeys = compact_codes(keys % B, B)
     P = pkeys.shape[0]

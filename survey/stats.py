@@ -433,7 +433,9 @@ class IndexResponses:
         return IndexResponses(**cols)
 
     def channel_is(self, *names: str) -> np.ndarray:
-        return np.isin(self.channel_codes, [CHANNEL_CODES.index(n) for n in names])
+        wanted = np.zeros(10, dtype=bool)  # a one-digit code
+        wanted[[CHANNEL_CODES.index(n) for n in names]] = True
+        return wanted[self.channel_codes]
 
     def review_is(self, name: str) -> np.ndarray:
         return self.review_codes == REVIEW_CODES.index(name)
@@ -486,12 +488,6 @@ async def _sqlite_rowid_spans(session: AsyncSession, start: datetime, end: datet
     return [(a, min(a + READ_CHUNK_ROWS, hi + 1)) for a in range(lo, hi + 1, READ_CHUNK_ROWS)]
 
 
-def _digits(block: np.ndarray) -> np.ndarray:
-    """Integers from a (n, w) block of ASCII digits."""
-    w = block.shape[1]
-    return (block.astype(np.int64) - 48) @ (10 ** np.arange(w - 1, -1, -1, dtype=np.int64))
-
-
 def sort_ids(ids: np.ndarray) -> np.ndarray:
     """The order of ``ids`` (S36) as a byte-wise sort gives it (ids are unique).
 
@@ -505,7 +501,7 @@ def sort_ids(ids: np.ndarray) -> np.ndarray:
     raw = np.frombuffer(ids.tobytes(), dtype=np.uint8).reshape(n, ids.itemsize)
     b[:, : min(8, ids.itemsize)] = raw[:, :8]
     key = b.view(">u8").ravel().astype(np.uint64)
-    order = np.argsort(key)
+    order = np.argsort(key, kind="stable")  # timsort: compacted days arrive as runs sorted by id
     k = key[order]
     tie = np.flatnonzero(k[1:] == k[:-1])
     if tie.size:
@@ -540,35 +536,37 @@ async def _pack_missing(session: AsyncSession, start: datetime, end: datetime, c
     ]
 
 
+def _map_body(body: np.ndarray, q_items, q_opts, item_pos: dict, area_pos: dict, k: int, na: int) -> tuple[np.ndarray, np.ndarray]:
+    """``answers`` (m, k) and ``chosen`` (m, na) in the run's item and area order, from a questionnaire's own
+    record body (m, items + options) of values 0..9 (one per item, then 0/1 per option)."""
+    m = body.shape[0]
+    answers = np.zeros((m, k), dtype=np.uint8)
+    src = [(j, item_pos[it]) for j, it in enumerate(q_items) if it in item_pos]
+    if src:
+        answers[:, [d for _, d in src]] = body[:, [c for c, _ in src]]
+    chosen = np.zeros((m, na), dtype=bool)
+    osrc = [(len(q_items) + j, area_pos[o]) for j, o in enumerate(q_opts) if o in area_pos]
+    if osrc:
+        chosen[:, [d for _, d in osrc]] = body[:, [c for c, _ in osrc]] == 1
+    return answers, chosen
+
+
 def _decode_records(rec: np.ndarray, qcode: int, q_items, q_opts, item_pos: dict, area_pos: dict, k: int, na: int) -> dict[str, np.ndarray]:
     """The columns of fixed-width read-model records of one questionnaire version (``rec`` (m, width) ASCII)."""
     from survey.responses import readmodel as rm
 
-    H = rm.HEADER_WIDTH
-    m = rec.shape[0]
-    nums = rec[:, rm.ID_WIDTH : rm.QKEY_POS]
-    if ((nums < 48) | (nums > 57)).any():
+    out = rm.decode_header(rec)
+    body = rec[:, rm.HEADER_WIDTH :]
+    if ((body < 48) | (body > 57)).any():
         raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
-    out = {"ids": np.ascontiguousarray(rec[:, : rm.ID_WIDTH]).view(f"S{rm.ID_WIDTH}").ravel()}
-    for name, a, w in rm.FIELDS:
-        v = _digits(rec[:, a : a + w])
-        # ids as 32-bit integers where they fit (half the memory of a 10M-respondent run); seconds stay 64-bit
-        out[name] = v.astype(np.int32) if name != "epoch" and (not m or int(v.max()) < 2**31) else v
-    for name, pos in (("chan", rm.CHANNEL_POS), ("rchan", rm.RECEIPT_CHANNEL_POS), ("overall", rm.OVERALL_POS)):
-        out[name] = (rec[:, pos] - 48).astype(np.int8)
-    out["qcode"] = np.full(m, qcode, dtype=np.int8)
-    answers = np.zeros((m, k), dtype=np.uint8)
-    src = [(H + j, item_pos[it]) for j, it in enumerate(q_items) if it in item_pos]
-    if src:
-        body = rec[:, [c for c, _ in src]]
-        if ((body < 48) | (body > 57)).any():
-            raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
-        answers[:, [d for _, d in src]] = body - 48
-    chosen = np.zeros((m, na), dtype=bool)
-    osrc = [(H + len(q_items) + j, area_pos[o]) for j, o in enumerate(q_opts) if o in area_pos]
-    if osrc:
-        chosen[:, [d for _, d in osrc]] = rec[:, [c for c, _ in osrc]] == ord("1")
-    out["answers"], out["chosen"] = answers, chosen
+    return _with_body(out, body - 48, qcode, q_items, q_opts, item_pos, area_pos, k, na)
+
+
+def _with_body(header: dict, body: np.ndarray, qcode: int, q_items, q_opts, item_pos: dict, area_pos: dict, k: int, na: int) -> dict[str, np.ndarray]:
+    """The header columns, the questionnaire code and the body mapped onto the run's items and areas."""
+    out = dict(header)
+    out["qcode"] = np.full(body.shape[0], qcode, dtype=np.int8)
+    out["answers"], out["chosen"] = _map_body(body, q_items, q_opts, item_pos, area_pos, k, na)
     return out
 
 
@@ -739,7 +737,7 @@ async def load_index_responses(
     if campaign_id is not None and member_parts:
         mr = np.frombuffer("".join(member_parts).encode("ascii"), dtype=np.uint8).reshape(-1, 47)
         pos = np.searchsorted(ids, np.ascontiguousarray(mr[:, :36]).view("S36").ravel())
-        member[pos] = _digits(mr[:, 36:46])
+        member[pos] = rm.digits(mr[:, 36:46])
         rchan[pos] = mr[:, 46].astype(np.int64) - 48
     procs = (await session.execute(select(Procedure.id, Procedure.field))).all()
     field_names = tuple(["", *sorted({f for _i, f in procs if f})])
@@ -762,7 +760,7 @@ async def _read_compacted(session, compacted, channels, dialect, layouts, qcode_
 
     from survey.db.base import UTCDateTime
     from survey.responses import readmodel as rm
-    from survey.responses.days import day_records
+    from survey.responses.days import day_records, part_columns, part_size
 
     wanted = np.zeros(10, dtype=bool)
     wanted[[CHANNEL_CODES.index(c) for c in channels]] = True
@@ -771,18 +769,19 @@ async def _read_compacted(session, compacted, channels, dialect, layouts, qcode_
         for p in entry.parts:
             key = (p["q"], int(p["v"]))
             q_items, q_opts = layouts[key] if p.get("known") and key in layouts else ((), ())
-            width = rm.HEADER_WIDTH + len(q_items) + len(q_opts)
-            size = int(p["n"]) * width
-            if width != int(p["width"]) or off + size > len(blob):
+            body_width = len(q_items) + len(q_opts)
+            n_part, ints = int(p["n"]), str(p.get("ints", ""))
+            size = part_size(n_part, body_width, ints) if ints in ("<i4", "<i8") else -1
+            if size < 0 or rm.HEADER_WIDTH + body_width != int(p["width"]) or off + size > len(blob):
                 raise ValueError("a compacted day of the read model does not match its questionnaire (run the migrations)")
-            rec = np.frombuffer(blob, dtype=np.uint8, count=size, offset=off).reshape(-1, width)
+            cols, body = part_columns(blob, off, n_part, body_width, ints)  # views on the day's bytes: nothing decoded
             off += size
-            ch = rec[:, rm.CHANNEL_POS].astype(np.intp) - 48
-            keep = wanted[np.clip(ch, 0, 9)]
+            keep = wanted[np.clip(cols["chan"], 0, 9)]
             if not keep.all():
-                rec = rec[keep]
+                cols = {c: v[keep] for c, v in cols.items()}
+                body = body[keep]
             qcode = qcode_of.get(p["q"], 0) if q_items or q_opts else 0
-            decoded.append(_decode_records(rec, qcode, q_items, q_opts, item_pos, area_pos, k, na))
+            decoded.append(_with_body(cols, body, qcode, q_items, q_opts, item_pos, area_pos, k, na))
         del blob
     agg = "group_concat({}, '')" if dialect == "sqlite" else "string_agg({}, '')"
     # the id itself, not the record's copy of it (a row may have lost its record and still be in a compacted day)

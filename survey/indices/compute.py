@@ -247,9 +247,13 @@ def sample_weighting(
 NO_GROUP = -1
 
 
-def _f(x) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
+def _floats(a: Any) -> list[float | None]:
+    """A float array as Python floats, None where not finite."""
+    a = np.asarray(a, dtype=float)
+    out = a.tolist()
+    for i in np.flatnonzero(~np.isfinite(a)).tolist():
+        out[i] = None
+    return out
 
 
 def table_cells(
@@ -259,22 +263,27 @@ def table_cells(
     domain_code, ``labels`` a domain_code to its name; the NO_GROUP row is dropped."""
     lo, hi = table.confint(level=meth.level, method=meth.interval)
     groups = [None] if table.groups is None else np.asarray(table.groups).tolist()
+    names = ("estimate", "se", "ci_low", "ci_high", "df", "deff", "n_eff")
+    # each column converted to Python values once (a list per group), not number by number
+    cols = [[_floats(row) for row in np.atleast_2d(a)] for a in (table.estimate, table.se, lo, hi, table.df, table.deff, table.n_eff)]
+    ns = np.asarray(table.n, dtype=np.int64).tolist()
+    measures = []
+    for code, kind in zip(table.codes, table.kinds, strict=True):
+        measure, mcode = measure_of(code, kind) if measure_of else (kind, code)
+        measures.append((measure, "" if measure == "sipas" else mcode))
     out = []
     for gi, g in enumerate(groups):
         if g == NO_GROUP:
             continue
         dcode = "" if g is None else codes.get(g, str(g))
-        for k, (code, kind) in enumerate(zip(table.codes, table.kinds, strict=True)):
-            measure, mcode = measure_of(code, kind) if measure_of else (kind, code)
-            if measure == "sipas":
-                mcode = ""
-            out.append({
-                "domain": domain, "domain_code": dcode, "domain_label": labels.get(dcode, dcode),
-                "measure": measure, "measure_code": mcode,
-                "estimate": _f(table.estimate[gi, k]), "se": _f(table.se[gi, k]),
-                "ci_low": _f(lo[gi, k]), "ci_high": _f(hi[gi, k]), "df": _f(table.df[gi, k]),
-                "deff": _f(table.deff[gi, k]), "n_eff": _f(table.n_eff[gi, k]), "n": int(table.n[gi, k]), "method": "direct",
-            })
+        dlabel = labels.get(dcode, dcode)
+        row = [c[gi] for c in cols]
+        for k, (measure, mcode) in enumerate(measures):
+            cell = {"domain": domain, "domain_code": dcode, "domain_label": dlabel, "measure": measure, "measure_code": mcode}
+            cell.update(zip(names, (v[k] for v in row), strict=True))
+            cell["n"] = int(ns[gi][k])
+            cell["method"] = "direct"
+            out.append(cell)
     return out
 
 
@@ -426,13 +435,16 @@ def inputs_hash(response_ids: np.ndarray, weights: np.ndarray, parameters: dict[
     ids = np.asarray(response_ids)
     if ids.dtype.kind != "S":
         ids = ids.astype("S36")
-    order = np.argsort(ids, kind="stable") if ids.size > 1 and not bool((ids[:-1] <= ids[1:]).all()) else np.arange(ids.size)
+    w = np.asarray(weights, dtype=float)
+    if ids.size > 1 and not bool((ids[:-1] <= ids[1:]).all()):
+        order = np.argsort(ids, kind="stable")
+        ids, w = ids[order], w[order]
     h.update(b"\0")
-    h.update(ids[order].tobytes())
-    m, e = np.frexp(np.asarray(weights, dtype=float)[order])
+    h.update(np.ascontiguousarray(ids))  # the array's own buffer: no copy of the ids
+    m, e = np.frexp(w)
     h.update(b"\0")
-    h.update(np.rint(m * 2.0**40).astype("<i8").tobytes())
-    h.update(e.astype("<i4").tobytes())
+    h.update(np.rint(m * 2.0**40).astype("<i8"))
+    h.update(e.astype("<i4"))
     return h.hexdigest()
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import bdtrc
 
+from analysis import GroupCodes
+
 CATEGORIES = 5
 
 
@@ -40,13 +42,22 @@ class WindowRuleResult:
         return int(self.flagged.sum())
 
 
-def _cumulative(days: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted days and cumulative category counts (len+1, 5) for O(1) window counts."""
-    order = np.argsort(days, kind="stable")
-    d = days[order]
-    onehot = np.zeros((d.size + 1, CATEGORIES), dtype=np.int64)
-    onehot[np.arange(1, d.size + 1), ratings[order] - 1] = 1
-    return d, np.cumsum(onehot, axis=0)
+def _reference_by_unit(units: np.ndarray, days: np.ndarray, ratings: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per unit with reference ratings: every day of the span and the cumulative category counts before each
+    day (days + 1, 5), so that ``cum[searchsorted(days, d, "right")] - cum[searchsorted(days, lo, "left")]`` counts
+    the window lo..d; one ``bincount`` over all units' ratings, not a sort per unit."""
+    if not units.size:
+        return {}
+    gc = GroupCodes(units)  # integer ids coded by one bincount, not a sort
+    levels, ucode = gc.levels, gc.codes
+    d0 = int(days.min())
+    span = int(days.max()) - d0 + 1
+    key = (ucode.reshape(-1).astype(np.int64) * span + (days - d0)) * CATEGORIES + (ratings - 1)
+    counts = np.bincount(key, minlength=levels.size * span * CATEGORIES).reshape(levels.size, span, CATEGORIES)
+    cum = np.zeros((levels.size, span + 1, CATEGORIES), dtype=np.int64)
+    np.cumsum(counts, axis=1, out=cum[:, 1:])
+    all_days = np.arange(d0, d0 + span, dtype=np.int64)
+    return {int(u): (all_days, cum[i]) for i, u in enumerate(levels.tolist())}
 
 
 def _groups(idx: np.ndarray, keys: np.ndarray):
@@ -151,7 +162,7 @@ def kiosk_window_excess(
         return WindowRuleResult(flagged, devices)
 
     units_all = np.asarray(unit_ids)
-    by_unit = {int(u): _cumulative(dayi[rows], rating[rows]) for u, rows in _groups(np.flatnonzero(ref), units_all)}
+    by_unit = _reference_by_unit(units_all[ref], dayi[ref], rating[ref])
     for dev, rows in _groups(np.flatnonzero(kiosk), np.asarray(device_ids)):
         rows = rows[np.lexsort((rows, dayi[rows]))]  # by day, then row (response-id) order
         units, counts = np.unique(units_all[rows], return_counts=True)

@@ -96,8 +96,9 @@ def _count_stmt():
 
 
 def _is_current(entry: DayEntry, bounds: tuple[datetime, datetime], layouts: dict) -> bool:
-    """The entry was built for these bounds, and every questionnaire it holds as headers only is still unknown."""
-    if (entry.lo, entry.hi) != bounds:
+    """The entry was built for these bounds in today's layout (``DAY_FORMAT``), and every questionnaire it holds
+    as headers only is still unknown."""
+    if (entry.lo, entry.hi) != bounds or any(p.get("format") != DAY_FORMAT for p in entry.parts):
         return False
     return all(p.get("known") or (p.get("q"), int(p.get("v", 0))) not in layouts for p in entry.parts)
 
@@ -144,11 +145,59 @@ def _day_sql(dialect: str, keys: Sequence[tuple[str, int]]) -> str:
     )
 
 
-def _sorted_part(raw: bytes, width: int) -> bytes:
-    """Fixed-width records sorted by their response id (the first 36 bytes)."""
+def _sorted_part(raw: bytes, width: int) -> np.ndarray:
+    """Fixed-width records (m, width) sorted by their response id (the first 36 bytes)."""
     rec = np.frombuffer(raw, dtype=np.uint8).reshape(-1, width)
     ids = np.ascontiguousarray(rec[:, : rm.ID_WIDTH]).view(f"S{rm.ID_WIDTH}").ravel()
-    return rec[np.argsort(ids, kind="stable")].tobytes()
+    return rec[np.argsort(ids, kind="stable")]
+
+
+#: the layout of a compacted part's bytes; a day stored in another layout is rebuilt on first use
+DAY_FORMAT = 2
+_ID_COLUMNS = ("unit", "procedure", "device")
+
+
+def _columnar_part(rec: np.ndarray) -> tuple[bytes, str] | None:
+    """A part's records (m, width) as columns, decoded once here so that a run only maps bytes: the ids (S36),
+    unit, procedure and device ids (``<i4`` when all fit, else ``<i8``: the dtype returned), the epoch (``<i8``),
+    the channel, receipt channel and overall digits (int8), then the body (m, items + options) of values 0..9.
+    None when a record holds a non-digit where a digit belongs (the day is read row by row, which reports it)."""
+    try:
+        head = rm.decode_header(rec)
+    except ValueError:
+        return None
+    body = rec[:, rm.HEADER_WIDTH :]
+    if ((body < 48) | (body > 57)).any():
+        return None
+    ints = "<i8" if any(head[c].dtype == np.int64 for c in _ID_COLUMNS) else "<i4"
+    chunks = [head["ids"].tobytes(), *(head[c].astype(ints).tobytes() for c in _ID_COLUMNS), head["epoch"].astype("<i8").tobytes(),
+              *(head[c].tobytes() for c in ("chan", "rchan", "overall")), np.ascontiguousarray(body - 48).tobytes()]
+    return b"".join(chunks), ints
+
+
+def part_size(n: int, body_width: int, ints: str) -> int:
+    """Bytes of a columnar part of ``n`` records."""
+    return n * (rm.ID_WIDTH + 3 * np.dtype(ints).itemsize + 8 + 3 + body_width)
+
+
+def part_columns(blob: bytes, offset: int, n: int, body_width: int, ints: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The header columns (named as :func:`survey.responses.readmodel.decode_header` names them) and the body
+    (n, body_width) of the columnar part at ``offset``: views on ``blob``, nothing copied."""
+    pos = offset
+
+    def take(dtype: Any, count: int) -> np.ndarray:
+        nonlocal pos
+        a = np.frombuffer(blob, dtype=dtype, count=count, offset=pos)
+        pos += a.nbytes
+        return a
+
+    cols = {"ids": take(f"S{rm.ID_WIDTH}", n)}
+    for c in _ID_COLUMNS:
+        cols[c] = take(ints, n)
+    cols["epoch"] = take("<i8", n)
+    for c in ("chan", "rchan", "overall"):
+        cols[c] = take(np.int8, n)
+    return cols, take(np.uint8, n * body_width).reshape(n, body_width)
 
 
 async def _build_day(conn: Any, day: date, bounds: tuple[datetime, datetime], layouts: dict) -> dict[str, Any] | None:
@@ -166,8 +215,12 @@ async def _build_day(conn: Any, day: date, bounds: tuple[datetime, datetime], la
         raw = (value or "").encode("ascii", errors="replace")
         if len(raw) != count * width:
             return None  # a record that does not fit its questionnaire: read row by row (the loader reports it)
-        blobs.append(_sorted_part(raw, width))
-        parts.append({"q": qid, "v": int(ver), "key": rm.questionnaire_key(qid, int(ver)), "known": known, "n": int(count), "width": width})
+        columnar = _columnar_part(_sorted_part(raw, width))
+        if columnar is None:
+            return None
+        blobs.append(columnar[0])
+        parts.append({"q": qid, "v": int(ver), "key": rm.questionnaire_key(qid, int(ver)), "known": known, "n": int(count), "width": width,
+                      "format": DAY_FORMAT, "ints": columnar[1]})
         total += int(count)
     return {"day": day, "lo": bounds[0], "hi": bounds[1], "n": total, "parts": parts, "records": b"".join(blobs)}
 

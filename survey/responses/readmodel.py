@@ -190,6 +190,31 @@ _PACK_COLUMNS = ("id", "unit_id", "procedure_id", "device_id", "submitted_at", "
                  "answers", "overall", "expectations")
 
 
+def digits(block: np.ndarray) -> np.ndarray:
+    """Integers (int64) from a (n, w) block of ASCII digits."""
+    w = block.shape[1]
+    return (block.astype(np.int64) - 48) @ (10 ** np.arange(w - 1, -1, -1, dtype=np.int64))
+
+
+def decode_header(rec: np.ndarray) -> dict[str, np.ndarray]:
+    """The header fields of (m, width) ASCII records: ``ids`` (S36); ``unit``, ``procedure``, ``device`` (int32
+    where every value fits, else int64), ``epoch`` (int64); ``chan``, ``rchan``, ``overall`` (int8).
+
+    Raises ValueError when a numeric position holds something other than a digit."""
+    m = rec.shape[0]
+    nums = rec[:, ID_WIDTH:QKEY_POS]
+    if ((nums < 48) | (nums > 57)).any():
+        raise ValueError("stored responses hold a value outside the packed record (answers must be 0..9)")
+    out = {"ids": np.ascontiguousarray(rec[:, :ID_WIDTH]).view(f"S{ID_WIDTH}").ravel()}
+    for name, a, w in FIELDS:
+        v = digits(rec[:, a : a + w])
+        # ids as 32-bit integers where they fit (half the memory of a 10M-respondent run); seconds stay 64-bit
+        out[name] = v.astype(np.int32) if name != "epoch" and (not m or int(v.max()) < 2**31) else v
+    for name, pos in (("chan", CHANNEL_POS), ("rchan", RECEIPT_CHANNEL_POS), ("overall", OVERALL_POS)):
+        out[name] = (rec[:, pos] - 48).astype(np.int8)
+    return out
+
+
 def _digit_block(values: np.ndarray, width: int, name: str) -> np.ndarray:
     v = np.asarray(values, dtype=np.int64)
     if (v < 0).any() or (v >= 10**width).any():

@@ -103,6 +103,7 @@ def element_surveys(draw):
     A = rng.integers(0, 6, (n, k))
     if draw(st.booleans()):
         A[rng.random((n, k)) < 0.5] = 0
+    A = A.astype(draw(st.sampled_from([np.int64, np.uint8, np.int8])))  # one-byte codes take the table lookups
     g1 = rng.integers(0, draw(st.integers(1, 12)), n)
     g2 = rng.integers(-1, 3, n)
     names = [f"i{j}" for j in range(k)]

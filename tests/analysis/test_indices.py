@@ -312,6 +312,20 @@ def test_answers_as_mapping_and_group_codes_reuse():
     )
 
 
+@given(st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=60), st.integers(-3, 3), st.sampled_from(["int8", "int32", "int64", "uint16"]))
+@settings(max_examples=60, deadline=None)
+def test_group_codes_of_integers_agree_with_numpy_unique(values, shift, dtype):
+    """Integer groups (negative ones too, such as a "no group" -1) are coded without a sort; levels and codes
+    are what ``np.unique`` gives."""
+    info = np.iinfo(dtype)
+    labels = np.clip(np.asarray(values, dtype=np.int64) // (2**34) + shift, info.min, info.max).astype(dtype)
+    gc = an.GroupCodes(labels)
+    levels, codes = np.unique(labels, return_inverse=True)
+    np.testing.assert_array_equal(gc.levels, levels)
+    np.testing.assert_array_equal(gc.codes, codes.reshape(-1))
+    assert gc.levels.dtype == labels.dtype
+
+
 # ------------------------------------------------------------------------------ scale
 def test_jackknife_structure_equals_the_dense_replicate_weights():
     from analysis.design import JackknifeStructure
