@@ -148,3 +148,40 @@ async def test_a_stale_part_and_a_writing_session(settings, db):
     got = await load(db, settings, start, end)
     assert rid not in got.response_id_strings()
     assert_same(await load(db, settings, start, end, compact=False), got)
+
+
+async def test_a_day_in_an_older_layout_is_rebuilt_as_columns(settings, db):
+    from survey.responses.days import DAY_FORMAT, part_columns, part_size
+    from survey.responses.readmodel import HEADER_WIDTH
+
+    start, end = await demo_period(settings)
+    await load(db, settings, start, end)
+    row = (await db.execute(select(ResponseDay).where(ResponseDay.n > 0).order_by(ResponseDay.day).limit(1))).scalar_one()
+    day, blob, parts = row.day, bytes(row.records), row.parts
+    # the stored bytes are the columns of the day's rows, in id order within each questionnaire version
+    lo, hi = day_bounds(day, settings.timezone)
+    off = 0
+    for p in parts:
+        assert p["format"] == DAY_FORMAT and p["ints"] == "<i4"
+        cols, body = part_columns(blob, off, p["n"], p["width"] - HEADER_WIDTH, p["ints"])
+        off += part_size(p["n"], p["width"] - HEADER_WIDTH, p["ints"])
+        ids = [b.decode().rstrip() for b in cols["ids"].tolist()]
+        assert ids == sorted(ids)
+        stored = {r.id: r for r in (await db.execute(select(Response).where(
+            Response.submitted_at >= lo, Response.submitted_at < hi, Response.questionnaire_id == p["q"]))).scalars()}
+        assert set(ids) == set(stored)
+        for i, rid in enumerate(ids):
+            r = stored[rid]
+            assert (int(cols["unit"][i]), int(cols["overall"][i])) == (r.unit_id, r.overall or 0)
+            assert int(cols["epoch"][i]) == int(r.submitted_at.timestamp())
+    assert off == len(blob)
+    # a day written in the earlier layout (ASCII records, no "format") is not read as columns: it is rebuilt
+    old = [{k: v for k, v in p.items() if k not in ("format", "ints")} for p in parts]
+    await db.execute(text("UPDATE response_days SET parts = :p WHERE id = :i").bindparams(
+        __import__("sqlalchemy").bindparam("p", type_=ResponseDay.__table__.c.parts.type)), {"p": old, "i": row.id})
+    await db.commit()
+    db.expire_all()
+    got = await load(db, settings, start, end)
+    assert_same(await load(db, settings, start, end, compact=False), got)
+    rebuilt = (await db.execute(select(ResponseDay.parts).where(ResponseDay.day == day))).scalar_one()
+    assert all(p["format"] == DAY_FORMAT for p in rebuilt)
