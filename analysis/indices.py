@@ -93,6 +93,16 @@ def _codes_scale(A: np.ndarray, missing, name: str, values: bool = True):
         nan = np.isnan(A)
         miss = nan | np.equal(A, missing)
         ok = miss | np.isin(A, (1.0, 2.0, 3.0, 4.0, 5.0))
+    elif A.dtype.kind in ("i", "u") and A.dtype.itemsize == 1:  # one-byte codes: 256-entry tables, one gather each
+        u = A.view(np.uint8)
+        valid = np.zeros(256, dtype=bool)
+        valid[1:6] = True
+        substantive = valid.copy()
+        if isinstance(missing, (int, np.integer)) and -128 <= int(missing) <= 255:
+            valid[int(missing) & 0xFF] = True
+            substantive[int(missing) & 0xFF] = False
+        ok = valid[u]
+        miss = ~substantive[u]
     elif A.dtype.kind in ("i", "u", "b"):
         miss = np.equal(A, missing)
         ok = miss | ((A >= 1) & (A <= 5))
@@ -736,17 +746,19 @@ def mean_scores_by(
     design = _check_design(design)
     fams = _families(by, design)
     A, names = _answer_matrix(answers, items, design.n)
-    subst, Af = _codes_scale(A, missing, "answers")
+    subst, Af = _codes_scale(A, missing, "answers", values=A.dtype.kind == "f")
+    # 0 = no substantive answer, else the answer 1..5 (integer codes: no float copy of the matrix)
+    states_all = Af.astype(np.int8) if Af is not None else np.where(subst, A, 0).astype(np.int8)
     k = len(names)
     y_of, s_of = np.arange(6, dtype=float), np.array([0.0, 1, 1, 1, 1, 1])
     if covariance == "full" or not _use_moments(design, 6, 1):
         if covariance == "full" and _use_moments(design, 6, k):
-            states = Af.astype(np.int8)  # 0 = no substantive answer, else the answer 1..5
+            states = states_all
             return _tables_by(states, y_of, s_of, fams, np.eye(k), names, ("mean",) * k, empty=empty, what="substantive answer")
         out = {name: mean_scores(answers, design, items=items, groups=g, missing=missing, empty=empty) for name, g in fams.by.items()}
         return out if covariance == "full" else {name: _diagonal_only(t) for name, t in out.items()}
     per_item = [
-        _tables_by(Af[:, j : j + 1].astype(np.int8), y_of, s_of, fams, np.eye(1), [names[j]], ("mean",), empty=empty,
+        _tables_by(np.ascontiguousarray(states_all[:, j : j + 1]), y_of, s_of, fams, np.eye(1), [names[j]], ("mean",), empty=empty,
                    what="substantive answer")
         for j in range(k)
     ]

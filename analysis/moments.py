@@ -32,7 +32,7 @@ import numpy as np
 from scipy import sparse
 
 from .design import Design
-from .variance import _stage_scale, compact_codes
+from .variance import compact_codes
 
 #: answer patterns (b ** k) above which the cell-moment form is not used
 MAX_PATTERNS = 200_000
@@ -71,13 +71,30 @@ class Cells:
     wpos: np.ndarray
 
 
+def _stratum_scale(st, lonely: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`analysis.variance._stage_scale` per stratum: (H,) variance multipliers and 'ok stratum' mask.
+
+    The multiplier is constant within a stratum (the fpc is given per stratum, and a lonely unit is
+    alone in its stratum), so it is computed from one unit of each stratum instead of every row."""
+    H = st.n_strata
+    U = st.stratum.shape[0]
+    first = np.zeros(H, dtype=np.intp)
+    first[st.stratum[::-1]] = np.arange(U - 1, -1, -1, dtype=np.intp)  # the first unit of each stratum
+    nh = st.n_h.astype(float)
+    omf, mult = np.asarray(st.omf)[first], np.asarray(st.mult)[first]
+    lonely_h = (nh == 1) & (omf > 1e-7)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(nh > 1, mult * omf * nh / (nh - 1.0), mult * omf)
+    if lonely in ("remove", "certainty", "average"):
+        c = np.where(lonely_h, 0.0, c)
+    return np.where(nh > 0, c, 0.0), ~lonely_h
+
+
 def cells_of(design: Design, families: dict[str, tuple[np.ndarray, int]]) -> Cells:
     """The cells of ``design`` for ``families`` (name -> (group code of each row, number of groups))."""
     st = design.stages[0]
-    c_unit, _lonely, ok = _stage_scale(st, design.lonely_psu)
+    c_h, ok = _stratum_scale(st, design.lonely_psu)
     H = st.n_strata
-    c_h = np.zeros(H)
-    c_h[st.stratum] = c_unit  # constant within a stratum: fpc is, and a lonely unit is alone
     row_stratum = st.stratum[st.codes]
     fine = row_stratum.astype(np.int64)
     m = H

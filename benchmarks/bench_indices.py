@@ -78,6 +78,17 @@ PERIOD_START = PERIOD_END - timedelta(days=DAYS - 1)
 
 
 def rss_mb() -> float:
+    """This process's peak resident memory (MB): ``VmHWM`` of its own address space.
+
+    Not ``getrusage(...).ru_maxrss``: Linux keeps that high-water mark across ``exec``, so a child started
+    by the seeding process would report the seeding's peak, not its own."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -31,6 +31,12 @@ def _ro(values: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    """``arr`` itself made read-only (for arrays this module has just built and shares with nobody: no copy)."""
+    arr.setflags(write=False)
+    return arr
+
+
 @dataclass(frozen=True, slots=True)
 class FrameFilter:
     """Which receipts make the frame. Empty tuples mean "no restriction"; dates are local calendar days."""
@@ -429,7 +435,7 @@ class IndexResponses:
         cols = {}
         for name in self.__slots__:
             v = getattr(self, name)
-            cols[name] = _ro(v[idx]) if isinstance(v, np.ndarray) else v
+            cols[name] = _frozen(v[idx]) if isinstance(v, np.ndarray) else v  # v[idx] is already a copy (or a view of a read-only array)
         return IndexResponses(**cols)
 
     def channel_is(self, *names: str) -> np.ndarray:
@@ -498,7 +504,7 @@ def sort_ids(ids: np.ndarray) -> np.ndarray:
     if n < 2:
         return np.arange(n)
     b = np.zeros((n, 8), dtype=np.uint8)
-    raw = np.frombuffer(ids.tobytes(), dtype=np.uint8).reshape(n, ids.itemsize)
+    raw = np.ascontiguousarray(ids).view(np.uint8).reshape(n, ids.itemsize)  # the ids' own bytes: no copy
     b[:, : min(8, ids.itemsize)] = raw[:, :8]
     key = b.view(">u8").ravel().astype(np.uint64)
     order = np.argsort(key, kind="stable")  # timsort: compacted days arrive as runs sorted by id
@@ -733,7 +739,7 @@ async def load_index_responses(
         # a row written after the compacted days were checked (an offline kiosk's replay) is not in this read
         hit = (ids[pos] == fids) if n else np.zeros(fids.shape[0], bool)
         review[pos[hit]] = fr[hit, 36].astype(np.int8) - 48
-    member = np.zeros(n, np.int64)
+    member = np.zeros(n, np.int64 if campaign_id is not None else np.int8)  # no campaign: a placeholder column
     if campaign_id is not None and member_parts:
         mr = np.frombuffer("".join(member_parts).encode("ascii"), dtype=np.uint8).reshape(-1, 47)
         pos = np.searchsorted(ids, np.ascontiguousarray(mr[:, :36]).view("S36").ravel())
@@ -746,10 +752,10 @@ async def load_index_responses(
         lookup[pid] = field_names.index(f) if f else 0
     return IndexResponses(
         items=tuple(items), areas=tuple(areas), field_names=field_names, questionnaires=tuple(questionnaires),
-        response_ids=_ro(ids), unit_ids=_ro(unit), field_codes=_ro(lookup[proc]), channel_codes=_ro(chan),
-        review_codes=_ro(review), questionnaire_codes=_ro(qcodes), receipt_channel_codes=_ro(rchan),
-        device_ids=_ro(device), day=_ro(_local_day(epoch, tz, period_start)), answers=_ro(answers), overall=_ro(overall),
-        chosen=_ro(chosen), member_ids=_ro(member),
+        response_ids=_frozen(ids), unit_ids=_frozen(unit), field_codes=_frozen(lookup[proc]), channel_codes=_frozen(chan),
+        review_codes=_frozen(review), questionnaire_codes=_frozen(qcodes), receipt_channel_codes=_frozen(rchan),
+        device_ids=_frozen(device), day=_frozen(_local_day(epoch, tz, period_start)), answers=_frozen(answers), overall=_frozen(overall),
+        chosen=_frozen(chosen), member_ids=_frozen(member),
     )
 
 

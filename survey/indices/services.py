@@ -208,7 +208,7 @@ async def compute_run(
     else:
         exclusions["kiosk_window_excess"] = 0
     drop("no_answer", (loaded.overall == 0) & ~(loaded.answers > 0).any(axis=1))
-    resp = loaded if keep.all() else loaded.take(np.flatnonzero(keep))
+    resp = loaded if keep.all() else loaded.take(keep)  # a boolean mask: one byte per row read per column, not an 8-byte index
     del loaded  # the respondents kept are a copy: the rest is not held through the estimation
     n = len(resp)
 

@@ -187,3 +187,20 @@ def test_rake_weights_equal_the_raked_design():
     np.testing.assert_array_equal(an.rake_weights(base, margins, epsilon=1e-10, max_iter=300), raked.weights)
     with pytest.raises(ValueError, match="population totals differ"):
         an.rake_weights(base, [margins[0], (f, {i: 1.0 for i in range(4)})])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int64])
+def test_one_byte_codes_are_checked_and_coded_like_wider_ones(dtype):
+    """Answer codes of one byte take table lookups; values outside 1..5 and ``missing`` are refused the same way."""
+    d = an.Design(weights=np.ones(4))
+    with pytest.raises(ValueError, match=r"value .*7.* at row 2, column 0"):
+        an.mean_scores_by(np.array([[1], [2], [7], [0]], dtype=dtype), d, items=["q"], by={"all": None})
+    A = np.array([[1, 5], [-1 if dtype != np.uint8 else 9, 4], [3, 3], [5, -1 if dtype != np.uint8 else 9]], dtype=dtype)
+    miss = -1 if dtype != np.uint8 else 9
+    wide = A.astype(np.int64)
+    for fn, kw in ((an.sipas_index_by, {"items_by_pillar": {"P": ["a", "b"]}}), (an.mean_scores_by, {})):
+        got = fn(A, d, items=["a", "b"], by={"all": None}, missing=miss, **kw)["all"]
+        want = fn(wide, d, items=["a", "b"], by={"all": None}, missing=miss, **kw)["all"]
+        np.testing.assert_array_equal(got.estimate, want.estimate)
+        np.testing.assert_array_equal(got.n, want.n)
+    assert an.mean_scores_by(A, d, items=["a", "b"], by={"all": None}, missing=miss)["all"].n.tolist() == [[3, 3]]
