@@ -52,6 +52,9 @@ def factorize(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if hi - lo < 4 * labels.size + 1_000_000 and hi < 2**63:
             shifted = labels.astype(np.intp, copy=False) - lo if lo else labels.astype(np.intp, copy=False)
             present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            if present.shape[0] == hi - lo + 1:  # every value of the range occurs: the codes are the shifted labels
+                codes = shifted.copy() if shifted is labels else shifted  # never the caller's own array
+                return (present + lo).astype(labels.dtype), codes
             lookup = np.zeros(hi - lo + 1, dtype=np.intp)
             lookup[present] = np.arange(present.shape[0], dtype=np.intp)
             return (present + lo).astype(labels.dtype), lookup[shifted]

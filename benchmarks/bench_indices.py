@@ -270,6 +270,7 @@ async def timed(fn, repeat: int = 1, name: str = ""):
     """Best wall time of ``repeat`` runs (and this process's CPU time of that run, kept in CPU)."""
     best, out = float("inf"), None
     for _ in range(repeat):
+        out = None  # the previous repeat's result is not held through this one (peak memory is one run's)
         t0, c0 = time.perf_counter(), time.process_time()
         out = await fn()
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -365,10 +366,11 @@ async def _measure_run(s, settings) -> dict[str, float]:
     await s.commit()
     out: dict[str, float] = {}
     first = "first index run after the days closed (compacts them)"
-    out[first], _ = await timed(run, 1, name=first)
+    out[first] = (await timed(run, 1, name=first))[0]  # its result is not kept
     await s.commit()
     name = "chosen: load_index_responses, compacted days"
     out[name], resp = await timed(load, 2, name=name)
+    del resp
     name = "whole index run (compute_run, self-selected)"
     out[name], computed = await timed(run, 2, name=name)
     out["  of which: cells"] = float(len(computed.cells))
