@@ -62,8 +62,24 @@ class Weighting:
 # --------------------------------------------------------------------------- margins and weights
 
 
+class LabelCodes:
+    """``an.GroupCodes`` of the label arrays of one weighting, each array coded once (the margins, the
+    composition and the raking all group the same unit and field labels)."""
+
+    def __init__(self) -> None:
+        self._coded: dict[int, tuple[Any, Any]] = {}
+
+    def __call__(self, labels: Any) -> Any:
+        hit = self._coded.get(id(labels))
+        if hit is None or hit[0] is not labels:  # the array itself is held, so its id cannot be reused
+            hit = (labels, an.GroupCodes(np.asarray(labels)))
+            self._coded[id(labels)] = hit
+        return hit[1]
+
+
 def consistent_margins(
-    labels: dict[str, np.ndarray], unknown: dict[str, Any], frame_counts: dict[str, dict[Any, float]], base_weights: np.ndarray
+    labels: dict[str, np.ndarray], unknown: dict[str, Any], frame_counts: dict[str, dict[Any, float]], base_weights: np.ndarray,
+    codes: LabelCodes | None = None,
 ) -> tuple[list[tuple[np.ndarray, dict[Any, float]]], dict[str, Any]]:
     """Raking margins that all sum to the same covered population N*.
 
@@ -74,18 +90,19 @@ def consistent_margins(
     frame's levels share the rest in the frame's proportions; frame levels without respondents are
     dropped (reported as uncovered).
     """
+    codes = codes or LabelCodes()
     names = list(labels)
     w = np.asarray(base_weights, dtype=float)
     W = float(w.sum())
     first = names[0]
-    present0 = set(an.GroupCodes(np.asarray(labels[first])).levels.tolist())
+    present0 = set(codes(labels[first]).levels.tolist())
     n_star = float(sum(v for k, v in frame_counts.get(first, {}).items() if k in present0)) or W
     margins = []
     info: dict[str, Any] = {"covered_population": n_star, "uncovered": {}, "self_representing": {}}
     for name in names:
         lab = np.asarray(labels[name])
         fc = {k: float(v) for k, v in frame_counts.get(name, {}).items() if v > 0 and k != unknown.get(name)}
-        gc = an.GroupCodes(lab)
+        gc = codes(lab)
         levels, inv = gc.levels, gc.codes
         wl = np.bincount(inv, weights=w, minlength=levels.size)
         lv = levels.tolist()
@@ -102,13 +119,16 @@ def consistent_margins(
     return margins, info
 
 
-def composition(labels: dict[str, np.ndarray], frame_counts: dict[str, dict[Any, float]], names: dict[str, dict[Any, str]]) -> list[dict[str, Any]]:
+def composition(
+    labels: dict[str, np.ndarray], frame_counts: dict[str, dict[Any, float]], names: dict[str, dict[Any, str]], codes: LabelCodes | None = None
+) -> list[dict[str, Any]]:
     """Respondents' unweighted shares next to the frame's shares, per variable and category."""
+    codes = codes or LabelCodes()
     out = []
     for var, lab in labels.items():
         fc = frame_counts.get(var, {})
         total_f = float(sum(fc.values())) or 1.0
-        gc = an.GroupCodes(np.asarray(lab))
+        gc = codes(lab)
         levels, counts = gc.levels, np.bincount(gc.codes, minlength=len(gc))
         sample = dict(zip(levels.tolist(), counts.tolist(), strict=True))
         n = float(np.asarray(lab).size) or 1.0
@@ -128,16 +148,17 @@ def _rake(design: Any, margins, info: dict[str, Any]) -> Any:
         return an.poststratify(design, lab, totals)
 
 
-def _rake_by_cells(margins, info: dict[str, Any]) -> np.ndarray:
+def _rake_by_cells(margins, info: dict[str, Any], codes: LabelCodes | None = None) -> np.ndarray:
     """Raked weights of equally weighted respondents, raking the table of their joint margin cells.
 
     With equal starting weights every respondent of a joint cell (unit x field) gets the same
     factor, and each raking sweep depends on the cells' weighted counts only, so ``an.rake`` on
     one row per cell (weight = its respondents) gives the same weights as on the respondents.
     """
+    codes = codes or LabelCodes()
     joint = np.zeros(margins[0][0].shape[0], dtype=np.int64)
     for lab, _totals in margins:
-        g = an.GroupCodes(np.asarray(lab))
+        g = codes(lab)
         joint = joint * len(g) + g.codes
     cell = an.GroupCodes(joint).codes
     counts = np.bincount(cell).astype(float)
@@ -170,10 +191,11 @@ def self_selected_weighting(labels: dict[str, np.ndarray], unknown: dict[str, An
     """Self-selected respondents: equal starting weights raked to the receipts' margins."""
     n = next(iter(labels.values())).size
     base = np.ones(n)
-    margins, info = consistent_margins(labels, unknown, frame_counts, base)
+    codes = LabelCodes()
+    margins, info = consistent_margins(labels, unknown, frame_counts, base, codes)
     info["raking_vars"] = list(labels)
     if meth.self_selected_variance == "fixed_weights":
-        w = _rake_by_cells(margins, info)
+        w = _rake_by_cells(margins, info, codes)
     else:
         design = _rake(an.Design(weights=base), margins, info)
         w = np.asarray(design.weights, dtype=float)
@@ -185,7 +207,7 @@ def self_selected_weighting(labels: dict[str, np.ndarray], unknown: dict[str, An
         info["variance"] = "linearisation through the raking (calibrated design)"
     info.update(weighting_summary(w))
     psu = np.arange(1, n + 1)
-    return Weighting(w, design, np.full(n, "all"), psu, info, composition(labels, frame_counts, names))
+    return Weighting(w, design, np.full(n, "all"), psu, info, composition(labels, frame_counts, names, codes))
 
 
 def sample_weighting(
@@ -229,7 +251,8 @@ def sample_weighting(
         lonely = "average"
     info["lonely_psu"] = lonely
     design = an.Design(weights=w0, strata=strata.astype(str), fpc=fpc if use_fpc else None, lonely_psu=lonely)
-    margins, minfo = consistent_margins(labels, unknown, frame_counts, w0)
+    codes = LabelCodes()
+    margins, minfo = consistent_margins(labels, unknown, frame_counts, w0, codes)
     info.update(minfo)
     design = _rake(design, margins, info)
     info.setdefault("raking", "raked to the frame's " + " and ".join(labels) + " margins")
@@ -237,7 +260,7 @@ def sample_weighting(
     info["variance"] = "linearisation through the raking (calibrated design), strata" + (" with fpc" if use_fpc else "")
     w = np.asarray(design.weights, dtype=float)
     info.update(weighting_summary(w))
-    return Weighting(w, design, strata, np.asarray(resp_member_ids), info, composition(labels, frame_counts, names))
+    return Weighting(w, design, strata, np.asarray(resp_member_ids), info, composition(labels, frame_counts, names, codes))
 
 
 # --------------------------------------------------------------------------- estimation

@@ -336,7 +336,9 @@ async def compute_run(
         },
     }
     ih = compute.inputs_hash(resp.response_ids, wt.weights, parameters)
-    ch_codes, ch_counts = np.unique(resp.channel_codes, return_counts=True)
+    ch_counts_all = np.bincount(resp.channel_codes.astype(np.intp), minlength=len(CHANNEL_CODES))  # one-digit codes: no sort
+    ch_codes = np.flatnonzero(ch_counts_all)
+    ch_counts = ch_counts_all[ch_codes]
     summary = {
         "n_respondents": n,
         "n_loaded": int(in_scope.sum()),
