@@ -96,12 +96,22 @@ def cells_of(design: Design, families: dict[str, tuple[np.ndarray, int]]) -> Cel
     c_h, ok = _stratum_scale(st, design.lonely_psu)
     H = st.n_strata
     row_stratum = st.stratum[st.codes]
+    n = row_stratum.shape[0]
     fine = row_stratum.astype(np.int64)
     m = H
+    # one mixed-radix key (stratum, family 1, family 2, ...) built in place, compacted only when the next
+    # family would take it past what one bincount can code: the cells come in the same (lexicographic)
+    # order as compacting after every family, with one or two passes instead of one per family
+    roomy = 4 * n + 1_000_000
     for codes, G in families.values():
-        fine, keys = compact_codes(fine * int(G) + np.asarray(codes, dtype=np.int64), m * int(G))
-        m = keys.shape[0]
-        fine = fine.astype(np.int64)
+        if m * int(G) > roomy:
+            fine, keys = compact_codes(fine, m)
+            fine, m = fine.astype(np.int64, copy=False), keys.shape[0]
+        fine *= int(G)
+        fine += np.asarray(codes, dtype=np.int64)
+        m *= int(G)
+    fine, keys = compact_codes(fine, m)
+    m = keys.shape[0]
     rep = np.empty(m, dtype=np.intp)
     rep[fine] = np.arange(fine.shape[0])
     groups = {name: np.asarray(codes, dtype=np.intp)[rep] for name, (codes, _G) in families.items()}
