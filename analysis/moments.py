@@ -160,12 +160,19 @@ def ratio_tables(
     key *= B
     for j in range(k):  # the answer pattern, one column at a time (no n x k int64 copy)
         key += states[:, j].astype(np.int64) * (b**j) if j else states[:, j]
-    combo, keys = compact_codes(key, cells.m * B)
+    size = cells.m * B
+    if size <= 4 * n + 1_000_000:  # few (cell, pattern) pairs: sums over all of them, the present ones kept
+        keys = np.flatnonzero(np.bincount(key, minlength=size))
+        sw = np.bincount(key, weights=w, minlength=size)[keys]
+        sw2 = np.bincount(key, weights=w2, minlength=size)[keys]
+        cnt = np.bincount(key, weights=wpos, minlength=size)[keys]
+    else:
+        combo, keys = compact_codes(key, size)
+        U = keys.shape[0]
+        sw = np.bincount(combo, weights=w, minlength=U)
+        sw2 = np.bincount(combo, weights=w2, minlength=U)
+        cnt = np.bincount(combo, weights=wpos, minlength=U)
     del key
-    U = keys.shape[0]
-    sw = np.bincount(combo, weights=w, minlength=U)
-    sw2 = np.bincount(combo, weights=w2, minlength=U)
-    cnt = np.bincount(combo, weights=wpos, minlength=U)
     cell_u = keys // B
     pidx, pkeys = compact_codes(keys % B, B)
     P = pkeys.shape[0]
