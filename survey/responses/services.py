@@ -16,8 +16,10 @@ from sqlalchemy import Connection, Text, bindparam, case, cast, exists, func, se
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 from survey.db.base import utcnow
+from survey.db.driver_sql import driver_statement
 from survey.db.engine import checkout_gate
 from survey.db.models import Receipt, Response
 from survey.db.write_turns import insert_row, sqlite_file_url, sqlite_writer_call
@@ -278,6 +280,58 @@ async def _store_async(engine: AsyncEngine, params: dict[str, Any]) -> tuple[str
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _pg_insert() -> tuple[Any, frozenset[str]]:
+    return _INSERT["postgresql"], frozenset([*_BOUND, "pk_head", "pk_mid", "pk_tail", "rid"])
+
+
+def _pg_why_not() -> tuple[Any, frozenset[str]]:
+    return _WHY_NOT, frozenset(["rid"])
+
+
+async def _store_asyncpg(engine: AsyncEngine, params: dict[str, Any]) -> tuple[str | None, Any]:
+    """PostgreSQL: the same statement as :func:`_store_async`, executed by asyncpg itself on a connection of the
+    engine's pool (its prepared-statement cache; no SQLAlchemy execution context, cursor or result per call).
+
+    No transaction is begun on the connection, so asyncpg runs the statement in autocommit and the pool's
+    reset on return has nothing to roll back.  A connection found dead is invalidated and the statement
+    goes through :func:`_store_async`, which retries on a fresh connection as before (the generated id
+    tells any retry its own row)."""
+    sync_engine = engine.sync_engine
+    insert = driver_statement(sync_engine, "responses.receipt_insert", _pg_insert)
+    args = insert.args(params)
+    async with checkout_gate(engine):
+        raw = await engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            try:
+                inserted = await driver.fetchval(insert.sql, *args)
+                if inserted is not None:
+                    return inserted, None
+                why_not = driver_statement(sync_engine, "responses.why_not", _pg_why_not)
+                row = await driver.fetchrow(why_not.sql, *why_not.args(params))
+                return None, (row[0], row[1])
+            except Exception as exc:
+                if not _lost_connection(driver, exc):
+                    raise
+                raw.invalidate(exc)
+        finally:
+            await greenlet_spawn(raw.close)
+    return await _store_async(engine, params)
+
+
+def _lost_connection(driver: Any, exc: BaseException) -> bool:
+    """Whether ``exc`` (raised by asyncpg) means the connection is gone: closed, reset, or ended by the server."""
+    import asyncpg
+
+    if driver.is_closed():
+        return True
+    return isinstance(exc, (
+        OSError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InterfaceError,
+        asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.CrashShutdownError, asyncpg.exceptions.CannotConnectNowError,
+    ))
+
+
 async def store_receipt_response(engine: AsyncEngine, sub: Submission, *, comment_max_chars: int = 1000) -> StoredResponse:
     """Validate and store the answer to receipt ``sub.receipt_id`` (QR channel: the JSON API's hot path).
 
@@ -295,6 +349,8 @@ async def store_receipt_response(engine: AsyncEngine, sub: Submission, *, commen
     url = sqlite_file_url(engine)
     if url is not None:
         inserted, why_not = await sqlite_writer_call(url, _store_sync, params)
-    else:
+    elif engine.dialect.driver == "asyncpg":
+        inserted, why_not = await _store_asyncpg(engine, params)
+    else:  # an in-memory SQLite database (tests)
         inserted, why_not = await _store_async(engine, params)
     return _outcome(values["id"], inserted, why_not)
