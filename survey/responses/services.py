@@ -22,7 +22,7 @@ from survey.db.base import utcnow
 from survey.db.driver_sql import driver_statement
 from survey.db.engine import checkout_gate
 from survey.db.models import Receipt, Response
-from survey.db.write_turns import insert_row, sqlite_file_url, sqlite_writer_call
+from survey.db.write_turns import insert_row, sqlite_file_url, sqlite_group_call
 from survey.questionnaires import registry
 from survey.responses import readmodel
 from survey.responses.validation import AnswerValidationError, FieldError, validate_answers
@@ -233,6 +233,14 @@ _WHY_NOT = select(
 )
 
 
+#: the bind parameters of _INSERT each call gives (the others are literals of the statement)
+_INSERT_PARAMS = frozenset([*_BOUND, "pk_head", "pk_mid", "pk_tail", "rid"])
+
+
+def _why_not() -> tuple[Any, frozenset[str]]:
+    return _WHY_NOT, frozenset(["rid"])
+
+
 def _bound(values: dict[str, Any]) -> dict[str, Any]:
     params = {name: values[name] for name in _BOUND}
     params["rid"] = values["receipt_id"]
@@ -256,10 +264,26 @@ def _outcome(new_id: str, inserted: str | None, why_not) -> StoredResponse:
     raise RuntimeError("response not stored for a reason other than receipt or uniqueness")  # pragma: no cover
 
 
-def _store_sync(conn: Connection, params: dict[str, Any]) -> tuple[str | None, Any]:
-    """On SQLite's writer thread, inside one transaction: the insert and (only if it stored nothing) why not."""
-    inserted = conn.execute(_INSERT["sqlite"], params).scalar()
-    return inserted, None if inserted is not None else tuple(conn.execute(_WHY_NOT, {"rid": params["rid"]}).one())
+def _sqlite_insert() -> tuple[Any, frozenset[str]]:
+    return _INSERT["sqlite"], _INSERT_PARAMS
+
+
+def _store_sqlite_row(conn: Connection, params: dict[str, Any]) -> tuple[str | None, Any]:
+    """On SQLite's writer thread, in the group's transaction: the insert and (only if it stored nothing) why not,
+    on the sqlite3 connection itself (SQLAlchemy's compilation of the same statements, done once).  One row of
+    a group commit (:func:`survey.db.write_turns.sqlite_group_call`)."""
+    engine = conn.engine
+    insert = driver_statement(engine, "responses.receipt_insert", _sqlite_insert)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        rows = cursor.execute(insert.sql, insert.args(params)).fetchall()
+        if rows:
+            return rows[0][0], None
+        why_not = driver_statement(engine, "responses.why_not", _why_not)
+        existing_id, receipt_exists = cursor.execute(why_not.sql, why_not.args(params)).fetchone()
+        return None, (existing_id, bool(receipt_exists))
+    finally:
+        cursor.close()
 
 
 async def _store_async(engine: AsyncEngine, params: dict[str, Any]) -> tuple[str | None, Any]:
@@ -281,11 +305,7 @@ async def _store_async(engine: AsyncEngine, params: dict[str, Any]) -> tuple[str
 
 
 def _pg_insert() -> tuple[Any, frozenset[str]]:
-    return _INSERT["postgresql"], frozenset([*_BOUND, "pk_head", "pk_mid", "pk_tail", "rid"])
-
-
-def _pg_why_not() -> tuple[Any, frozenset[str]]:
-    return _WHY_NOT, frozenset(["rid"])
+    return _INSERT["postgresql"], _INSERT_PARAMS
 
 
 async def _store_asyncpg(engine: AsyncEngine, params: dict[str, Any]) -> tuple[str | None, Any]:
@@ -307,7 +327,7 @@ async def _store_asyncpg(engine: AsyncEngine, params: dict[str, Any]) -> tuple[s
                 inserted = await driver.fetchval(insert.sql, *args)
                 if inserted is not None:
                     return inserted, None
-                why_not = driver_statement(sync_engine, "responses.why_not", _pg_why_not)
+                why_not = driver_statement(sync_engine, "responses.why_not", _why_not)
                 row = await driver.fetchrow(why_not.sql, *why_not.args(params))
                 return None, (row[0], row[1])
             except Exception as exc:
@@ -339,7 +359,9 @@ async def store_receipt_response(engine: AsyncEngine, sub: Submission, *, commen
     first: one statement in the common case.  Raises AnswerValidationError, UnknownQuestionnaire,
     UnknownReceipt (no such receipt) or AlreadyAnswered (it has a response; the unique constraint on
     ``responses.receipt_id`` decides under concurrency).  On SQLite the statement runs on the writer
-    thread inside this process's write turn (:mod:`survey.db.write_turns`).
+    thread, committed together with the other answers arriving meanwhile (group commit,
+    :func:`survey.db.write_turns.sqlite_group_call`; acknowledged only once committed).  On PostgreSQL
+    asyncpg runs it on a pooled connection (:func:`_store_asyncpg`).
     """
     check_submission(sub, comment_max_chars)
     if sub.receipt_id is None:
@@ -348,7 +370,7 @@ async def store_receipt_response(engine: AsyncEngine, sub: Submission, *, commen
     params = _bound(values)
     url = sqlite_file_url(engine)
     if url is not None:
-        inserted, why_not = await sqlite_writer_call(url, _store_sync, params)
+        inserted, why_not = await sqlite_group_call(url, _store_sqlite_row, params)
     elif engine.dialect.driver == "asyncpg":
         inserted, why_not = await _store_asyncpg(engine, params)
     else:  # an in-memory SQLite database (tests)
