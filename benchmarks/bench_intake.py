@@ -236,8 +236,8 @@ async def bare(seconds: float) -> Phase:
 async def middleware_cost(url: str, settings, n: int = 2000) -> dict[str, float]:
     """ms of CPU per request spent in the staff-session and CSRF middlewares of HTML pages, in-process.
 
-    The app's own ``StaffSessionMiddleware`` and ``SessionCSRFMiddleware`` (as create_app configures
-    them) wrap an ASGI app that answers at once; the same empty app alone is the baseline.  Cases: an
+    The app's own edge middleware (``survey.security.edge``: request id, metrics, staff session, CSRF, as
+    create_app configures it) wraps an ASGI app that answers at once; the same empty app alone is the baseline.  Cases: an
     anonymous GET (a CSRF token is minted), a signed-in GET (the session is looked up in the database,
     the CSRF cookie verified), and a signed-in form POST (both, plus the form's token checked).
     """
@@ -248,7 +248,7 @@ async def middleware_cost(url: str, settings, n: int = 2000) -> dict[str, float]
     from survey.security import sessions
 
     app = create_app(settings)
-    stack = next(m for m in app.middleware if isinstance(m, DefineMiddleware))  # the CSRF middleware as configured
+    stack = next(m for m in app.middleware if isinstance(m, DefineMiddleware))  # the edge middleware as configured
     async with app.state.sessionmaker() as s:
         user = User(username="bench-admin", password_hash="x", role="admin")
         s.add(user)
@@ -265,8 +265,8 @@ async def middleware_cost(url: str, settings, n: int = 2000) -> dict[str, float]
     async def send(_message):
         return None
 
-    wrapped = sessions.StaffSessionMiddleware(stack.middleware(empty, *stack.args, **stack.kwargs))
-    csrf = wrapped.app
+    wrapped = stack.middleware(empty, *stack.args, **stack.kwargs)
+    csrf = wrapped.csrf
     sid = sessions._hash(token)
     csrf_token = csrf.mint(sid)
     form_body = f"_csrf_token={csrf_token}&name=x".encode()
