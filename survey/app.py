@@ -22,11 +22,10 @@ from survey.db.engine import make_engine, make_sessionmaker, pool_options
 from survey.deps import provide_db_session, provide_settings
 from survey.errors import EXCEPTION_HANDLERS
 from survey.inputs import check_request
-from survey.logs import RequestIdMiddleware, litestar_logging_config
-from survey.security.csrf import SessionCSRFMiddleware
+from survey.logs import litestar_logging_config
+from survey.security.edge import EdgeMiddleware
 from survey.security.headers import make_before_send
 from survey.security.net import parse_trusted_proxies
-from survey.security.sessions import StaffSessionMiddleware
 from survey.settings import Settings
 
 PACKAGE_DIR = Path(__file__).parent
@@ -117,14 +116,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=_route_handlers(),
         dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings, sync_to_thread=False)},
         template_config=TemplateConfig(directory=templates_dir(), engine=JinjaTemplateEngine),
-        # request id for the logs, then the staff session (server-side), then CSRF bound to that session
+        # one edge middleware: request id for the logs, metrics, then (pages, not the token-authorised JSON
+        # APIs) the staff session (server-side) and CSRF bound to that session (survey/security/edge.py)
         middleware=[
-            _metrics_middleware(),
-            RequestIdMiddleware,
-            StaffSessionMiddleware,
             DefineMiddleware(
-                SessionCSRFMiddleware,
-                config=CSRFConfig(
+                EdgeMiddleware,
+                csrf_config=CSRFConfig(
                     secret=settings.secret_key,
                     cookie_name="hl_csrf",
                     cookie_secure=settings.secure_cookies,
@@ -155,12 +152,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.metric_sources = _metric_sources()
     return app
-
-
-def _metrics_middleware():
-    from survey.metrics import metrics_middleware
-
-    return metrics_middleware
 
 
 def _metric_sources() -> list:

@@ -67,23 +67,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=True, default=str)
 
 
-class RequestIdMiddleware:
-    """ASGI middleware: make the request id current for the logs of this request."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        reset = _request_id.set(request_id_for(scope))
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _request_id.reset(reset)
-
-
 def litestar_logging_config():
     """Litestar's logging config with the JSON formatter for the app's loggers (``litestar``, ``survey``, ``kiosk``)."""
     from litestar.logging.config import LoggingConfig

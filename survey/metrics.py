@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import hmac
 import os
-import time
 from collections.abc import Awaitable, Callable
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -68,33 +67,6 @@ def _route_of(scope: Scope) -> str:
     if paths:
         return sorted(paths)[0]
     return "(unmatched)"
-
-
-def metrics_middleware(app: ASGIApp) -> ASGIApp:
-    """Count every HTTP request by method, route template and status, and time it."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await app(scope, receive, send_wrapper)
-        finally:
-            route = _route_of(scope)
-            method = scope.get("method", "")
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - start)
-
-    return middleware
 
 
 class _Snapshot:

@@ -145,6 +145,101 @@ async def sqlite_writer_call(async_url: str, fn: Callable[..., T], *args: Any) -
         return await loop.run_in_executor(executor, _in_transaction, engine, fn, args)
 
 
+# --------------------------------------------------------------------------- group commit
+
+#: per event loop, per (database URL, function): the rows waiting for the next group (see sqlite_group_call)
+_GROUPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, Callable], _Group]] = weakref.WeakKeyDictionary()
+#: most rows committed in one group (bounds how long one transaction holds the write lock)
+MAX_GROUP = 128
+
+
+class _Group:
+    __slots__ = ("pending", "task")
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Any, asyncio.Future]] = []
+        self.task: asyncio.Task | None = None
+
+
+async def sqlite_group_call(async_url: str, fn: Callable[[Connection, Any], T], item: Any) -> T:
+    """Run ``fn(connection, item)`` on the SQLite writer thread, committed together with the other calls of
+    ``fn`` waiting at the same time (group commit): one trip to the thread, one transaction and one WAL sync
+    for the whole group instead of one each.
+
+    Returns (or raises) what ``fn`` returned (raised) for this item, and only once the group's COMMIT has
+    succeeded: an acknowledged row is durable.  If the COMMIT fails, every call of the group raises.  ``fn``
+    should be one statement (and reads): a statement that fails is undone by SQLite alone and the group goes
+    on; if SQLite rolls back the whole transaction instead, the group is run again without the failing item.
+    Items of one group run in arrival order, each sees the rows of the ones before it (a second answer for the
+    same receipt in one group is refused like any other).  Groups queue on the process's write turn, as every
+    other writer does; a group is formed when the turn comes, so under no load a group is one row.
+    """
+    loop = asyncio.get_running_loop()
+    per_loop = _GROUPS.get(loop)
+    if per_loop is None:
+        per_loop = _GROUPS[loop] = {}
+    group = per_loop.get((async_url, fn))
+    if group is None:
+        group = per_loop[(async_url, fn)] = _Group()
+    future = loop.create_future()
+    group.pending.append((item, future))
+    if group.task is None:  # its own task: a caller that goes away (client disconnect) does not strand the others
+        group.task = loop.create_task(_drain(group, async_url, fn))
+    return await future
+
+
+async def _drain(group: _Group, async_url: str, fn: Callable) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        while group.pending:
+            async with _write_turn():
+                batch, group.pending = group.pending[:MAX_GROUP], group.pending[MAX_GROUP:]
+                engine, executor = _sqlite_writer(async_url)
+                try:
+                    results = await loop.run_in_executor(executor, _group_in_transaction, engine, fn, [item for item, _ in batch])
+                except BaseException as exc:  # the COMMIT (or the thread) failed: nothing of the group is acknowledged
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("group commit interrupted"))
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+            for (_, future), (ok, value) in zip(batch, results, strict=True):
+                if not future.done():  # a caller that was cancelled meanwhile
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+    except BaseException:  # pragma: no cover - the loop is shutting down: the rows not yet taken are not written
+        for _, future in group.pending:
+            if not future.done():
+                future.cancel()
+        group.pending = []
+        raise
+    finally:
+        group.task = None
+
+
+def _group_in_transaction(engine: Engine, fn: Callable, items: list) -> list[tuple[bool, Any]]:
+    """On the writer thread: every item in one transaction; (True, result) or (False, exception) per item."""
+    results: list[tuple[bool, Any]] = [(False, None)] * len(items)
+    todo = list(range(len(items)))
+    while todo:
+        with engine.begin() as conn:  # its COMMIT at the end: an exception there reaches every caller
+            driver = conn.connection.driver_connection
+            for n, i in enumerate(todo):
+                try:
+                    results[i] = (True, fn(conn, items[i]))
+                except Exception as exc:
+                    results[i] = (False, exc)
+                    if not driver.in_transaction:  # SQLite rolled back the whole transaction: again without this item
+                        todo = [j for j in todo[:n] if results[j][0]] + todo[n + 1 :]
+                        break
+            else:
+                todo = []
+    return results
+
+
 def _read(engine: Engine, fn: Callable[..., T], args: tuple) -> T:
     with engine.connect() as conn:
         return fn(conn, *args)

@@ -8,19 +8,23 @@ so concurrent submissions for one receipt store exactly one response.
 from __future__ import annotations
 
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Text, bindparam, case, cast, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.pool import QueuePool
+from sqlalchemy.util import greenlet_spawn
 
 from survey.db.base import utcnow
+from survey.db.driver_sql import driver_statement
 from survey.db.engine import checkout_gate
 from survey.db.models import Receipt, Response
-from survey.db.write_turns import insert_row, sqlite_file_url, sqlite_writer_call
+from survey.db.write_turns import insert_row, sqlite_file_url, sqlite_group_call
 from survey.questionnaires import registry
 from survey.responses import readmodel
 from survey.responses.validation import AnswerValidationError, FieldError, validate_answers
@@ -231,6 +235,14 @@ _WHY_NOT = select(
 )
 
 
+#: the bind parameters of _INSERT each call gives (the others are literals of the statement)
+_INSERT_PARAMS = frozenset([*_BOUND, "pk_head", "pk_mid", "pk_tail", "rid"])
+
+
+def _why_not() -> tuple[Any, frozenset[str]]:
+    return _WHY_NOT, frozenset(["rid"])
+
+
 def _bound(values: dict[str, Any]) -> dict[str, Any]:
     params = {name: values[name] for name in _BOUND}
     params["rid"] = values["receipt_id"]
@@ -254,10 +266,26 @@ def _outcome(new_id: str, inserted: str | None, why_not) -> StoredResponse:
     raise RuntimeError("response not stored for a reason other than receipt or uniqueness")  # pragma: no cover
 
 
-def _store_sync(conn: Connection, params: dict[str, Any]) -> tuple[str | None, Any]:
-    """On SQLite's writer thread, inside one transaction: the insert and (only if it stored nothing) why not."""
-    inserted = conn.execute(_INSERT["sqlite"], params).scalar()
-    return inserted, None if inserted is not None else tuple(conn.execute(_WHY_NOT, {"rid": params["rid"]}).one())
+def _sqlite_insert() -> tuple[Any, frozenset[str]]:
+    return _INSERT["sqlite"], _INSERT_PARAMS
+
+
+def _store_sqlite_row(conn: Connection, params: dict[str, Any]) -> tuple[str | None, Any]:
+    """On SQLite's writer thread, in the group's transaction: the insert and (only if it stored nothing) why not,
+    on the sqlite3 connection itself (SQLAlchemy's compilation of the same statements, done once).  One row of
+    a group commit (:func:`survey.db.write_turns.sqlite_group_call`)."""
+    engine = conn.engine
+    insert = driver_statement(engine, "responses.receipt_insert", _sqlite_insert)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        rows = cursor.execute(insert.sql, insert.args(params)).fetchall()
+        if rows:
+            return rows[0][0], None
+        why_not = driver_statement(engine, "responses.why_not", _why_not)
+        existing_id, receipt_exists = cursor.execute(why_not.sql, why_not.args(params)).fetchone()
+        return None, (existing_id, bool(receipt_exists))
+    finally:
+        cursor.close()
 
 
 async def _store_async(engine: AsyncEngine, params: dict[str, Any]) -> tuple[str | None, Any]:
@@ -278,6 +306,81 @@ async def _store_async(engine: AsyncEngine, params: dict[str, Any]) -> tuple[str
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _pg_insert() -> tuple[Any, frozenset[str]]:
+    return _INSERT["postgresql"], _INSERT_PARAMS
+
+
+async def _store_asyncpg(engine: AsyncEngine, params: dict[str, Any]) -> tuple[str | None, Any]:
+    """PostgreSQL: the same statement as :func:`_store_async`, executed by asyncpg itself on a connection of the
+    engine's pool (its prepared-statement cache; no SQLAlchemy execution context, cursor or result per call).
+
+    No transaction is begun on the connection, so asyncpg runs the statement in autocommit and the pool's
+    reset on return has nothing to roll back.  A connection found dead is invalidated and the statement
+    goes through :func:`_store_async`, which retries on a fresh connection as before (the generated id
+    tells any retry its own row)."""
+    sync_engine = engine.sync_engine
+    insert = driver_statement(sync_engine, "responses.receipt_insert", _pg_insert)
+    args = insert.args(params)
+    async with checkout_gate(engine):
+        raw = _checkout_without_io(sync_engine) or await engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            try:
+                inserted = await driver.fetchval(insert.sql, *args)
+                if inserted is not None:
+                    return inserted, None
+                why_not = driver_statement(sync_engine, "responses.why_not", _why_not)
+                row = await driver.fetchrow(why_not.sql, *why_not.args(params))
+                return None, (row[0], row[1])
+            except Exception as exc:
+                if not _lost_connection(driver, exc):
+                    raise
+                raw.invalidate(exc)
+        finally:
+            if raw.is_valid and _checks_in_without_io(sync_engine.pool):
+                raw.close()  # back into the pool's queue: no driver call, so no greenlet needed
+            else:  # it may be closed (an overflow connection, or invalidated): the driver is awaited
+                await greenlet_spawn(raw.close)
+    return await _store_async(engine, params)
+
+
+def _checkout_without_io(sync_engine: Any) -> Any | None:
+    """A pooled connection taken without a greenlet when the pool's queue holds one (no pre-ping configured),
+    else None (the caller then checks out the usual way).  Should the connection need the driver after all
+    (a reconnect after recycling or an invalidation), SQLAlchemy refuses with MissingGreenlet before any
+    I/O, closes the driver's connect() it was handed and puts the record back (to reconnect on its next
+    checkout): None here too, and the "never awaited" warning of that closed coroutine is not one."""
+    pool = sync_engine.pool
+    if not isinstance(pool, QueuePool) or pool._pre_ping or pool.checkedin() == 0:
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
+        try:
+            return sync_engine.raw_connection()
+        except MissingGreenlet:
+            return None
+
+
+def _checks_in_without_io(pool: Any) -> bool:
+    """Whether returning a valid connection to ``pool`` only puts it back in its queue.  A QueuePool closes a
+    returned connection (a driver call) only when its queue already holds ``size()`` of them (an overflow
+    connection); reset-on-return rolls back nothing here, since no transaction was begun on the connection."""
+    return isinstance(pool, QueuePool) and pool.checkedin() < pool.size()
+
+
+def _lost_connection(driver: Any, exc: BaseException) -> bool:
+    """Whether ``exc`` (raised by asyncpg) means the connection is gone: closed, reset, or ended by the server."""
+    import asyncpg
+
+    if driver.is_closed():
+        return True
+    return isinstance(exc, (
+        OSError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InterfaceError,
+        asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.CrashShutdownError, asyncpg.exceptions.CannotConnectNowError,
+    ))
+
+
 async def store_receipt_response(engine: AsyncEngine, sub: Submission, *, comment_max_chars: int = 1000) -> StoredResponse:
     """Validate and store the answer to receipt ``sub.receipt_id`` (QR channel: the JSON API's hot path).
 
@@ -285,7 +388,9 @@ async def store_receipt_response(engine: AsyncEngine, sub: Submission, *, commen
     first: one statement in the common case.  Raises AnswerValidationError, UnknownQuestionnaire,
     UnknownReceipt (no such receipt) or AlreadyAnswered (it has a response; the unique constraint on
     ``responses.receipt_id`` decides under concurrency).  On SQLite the statement runs on the writer
-    thread inside this process's write turn (:mod:`survey.db.write_turns`).
+    thread, committed together with the other answers arriving meanwhile (group commit,
+    :func:`survey.db.write_turns.sqlite_group_call`; acknowledged only once committed).  On PostgreSQL
+    asyncpg runs it on a pooled connection (:func:`_store_asyncpg`).
     """
     check_submission(sub, comment_max_chars)
     if sub.receipt_id is None:
@@ -294,7 +399,9 @@ async def store_receipt_response(engine: AsyncEngine, sub: Submission, *, commen
     params = _bound(values)
     url = sqlite_file_url(engine)
     if url is not None:
-        inserted, why_not = await sqlite_writer_call(url, _store_sync, params)
-    else:
+        inserted, why_not = await sqlite_group_call(url, _store_sqlite_row, params)
+    elif engine.dialect.driver == "asyncpg":
+        inserted, why_not = await _store_asyncpg(engine, params)
+    else:  # an in-memory SQLite database (tests)
         inserted, why_not = await _store_async(engine, params)
     return _outcome(values["id"], inserted, why_not)

@@ -123,3 +123,39 @@ async def test_unknown_paths_errors_and_api_answers_carry_the_headers(client):
 async def test_the_kiosk_may_use_the_camera_and_nothing_else_may(client):
     assert "camera=(self)" in (await client.get("/kiosk/", headers={"accept": "text/html"})).headers["permissions-policy"]
     assert "camera=()" in (await client.get("/admin/login", headers={"accept": "text/html"})).headers["permissions-policy"]
+
+
+async def test_the_before_send_hook_sets_what_security_headers_says():
+    """The hook (headers encoded once per kind of path) gives exactly what setting :func:`security_headers` and
+    the request id one by one on the message's headers gives: replaced, appended, a page's stricter Referrer-Policy kept."""
+    from litestar.datastructures import MutableScopeHeaders
+
+    from survey.security.headers import csp_nonce, make_before_send, security_headers
+
+    async def reference(message, scope, https):
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in security_headers(scope.get("path", "/"), https=https, nonce=csp_nonce(scope)).items():
+            if name == "referrer-policy" and value != "no-referrer" and headers.get(name):
+                continue
+            headers[name] = value
+        headers["x-request-id"] = scope["hl_request_id"]
+
+    sent = [
+        [],
+        [(b"content-type", b"text/html"), (b"referrer-policy", b"no-referrer"), (b"X-Frame-Options", b"SAMEORIGIN")],
+        [(b"referrer-policy", b""), (b"x-request-id", b"theirs"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")],
+        [(b"Referrer-Policy", b"strict-origin"), (b"referrer-policy", b"no-referrer"), (b"strict-transport-security", b"max-age=1")],
+    ]
+    for https in (False, True):
+        hook = make_before_send(https=https)
+        for path in ("/", "/admin/users", "/r/ABC", "/R/ABC/cam-on", "/kiosk", "/kiosk/", "/qr/X.svg", "/api/v1/responses"):
+            for headers in sent:
+                scope = {"path": path, "hl_request_id": "rid-1", "hl_csp_nonce": "n0nce"}
+                ours = {"type": "http.response.start", "status": 200, "headers": list(headers)}
+                theirs = {"type": "http.response.start", "status": 200, "headers": list(headers)}
+                await hook(ours, scope)
+                await reference(theirs, scope, https)
+                assert [tuple(h) for h in ours["headers"]] == [tuple(h) for h in theirs["headers"]], (https, path, headers)
+        body = {"type": "http.response.body", "body": b""}
+        await hook(body, {"path": "/"})
+        assert body == {"type": "http.response.body", "body": b""}
