@@ -8,14 +8,13 @@ so concurrent submissions for one receipt store exactly one response.
 from __future__ import annotations
 
 import uuid
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Text, bindparam, case, cast, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError, MissingGreenlet
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import greenlet_spawn
@@ -322,7 +321,7 @@ async def _store_asyncpg(engine: AsyncEngine, params: dict[str, Any]) -> tuple[s
     insert = driver_statement(sync_engine, "responses.receipt_insert", _pg_insert)
     args = insert.args(params)
     async with checkout_gate(engine):
-        raw = _checkout_without_io(sync_engine) or await engine.raw_connection()
+        raw = await engine.raw_connection()
         try:
             driver = raw.driver_connection
             try:
@@ -342,23 +341,6 @@ async def _store_asyncpg(engine: AsyncEngine, params: dict[str, Any]) -> tuple[s
             else:  # it may be closed (an overflow connection, or invalidated): the driver is awaited
                 await greenlet_spawn(raw.close)
     return await _store_async(engine, params)
-
-
-def _checkout_without_io(sync_engine: Any) -> Any | None:
-    """A pooled connection taken without a greenlet when the pool's queue holds one (no pre-ping configured),
-    else None (the caller then checks out the usual way).  Should the connection need the driver after all
-    (a reconnect after recycling or an invalidation), SQLAlchemy refuses with MissingGreenlet before any
-    I/O, closes the driver's connect() it was handed and puts the record back (to reconnect on its next
-    checkout): None here too, and the "never awaited" warning of that closed coroutine is not one."""
-    pool = sync_engine.pool
-    if not isinstance(pool, QueuePool) or pool._pre_ping or pool.checkedin() == 0:
-        return None
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
-        try:
-            return sync_engine.raw_connection()
-        except MissingGreenlet:
-            return None
 
 
 def _checks_in_without_io(pool: Any) -> bool:

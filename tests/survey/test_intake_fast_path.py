@@ -240,35 +240,3 @@ async def test_without_load_a_group_is_one_row(db, settings, monkeypatch):
         await engine.dispose()
     assert sizes == [1, 1, 1]
     assert await count(db) == 3
-
-
-@pytest.mark.skipif(not is_postgres(), reason="the asyncpg path's pool checkout")
-@pytest.mark.filterwarnings("error")
-async def test_a_pooled_connection_that_must_reconnect_is_checked_out_the_usual_way(db, settings):
-    """The intake takes a pooled connection without a greenlet only when no driver call is needed; one due for
-    recycling makes SQLAlchemy refuse (MissingGreenlet) before any I/O, and the usual checkout reconnects it."""
-    first, second = await receipts(db, 2)
-    engine = make_engine(settings.database_url, pool_recycle=1)
-    try:
-
-        def answer(receipt_id: int):
-            sub = pages.receipt_submission(
-                receipt_id, answers=dict(GOOD), overall=4, expectations=[], comment=None, language="vi"
-            )
-            return services.store_receipt_response(engine, sub)
-
-        assert (await answer(first.id)).created
-        pool = engine.sync_engine.pool
-        assert pool.checkedin() == 1
-        await asyncio.sleep(1.2)
-        assert services._checkout_without_io(engine.sync_engine) is None
-        assert pool.checkedin() == 1 and pool.checkedout() == 0  # the record went back to the pool
-        assert (await answer(second.id)).created
-        fresh = services._checkout_without_io(
-            engine.sync_engine
-        )  # reconnected: taken without a greenlet again
-        assert fresh is not None
-        fresh.close()
-    finally:
-        await engine.dispose()
-    assert await count(db) == 2
