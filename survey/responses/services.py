@@ -16,7 +16,6 @@ from sqlalchemy import Connection, Text, bindparam, case, cast, exists, func, se
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import greenlet_spawn
 
 from survey.db.base import utcnow
@@ -336,18 +335,8 @@ async def _store_asyncpg(engine: AsyncEngine, params: dict[str, Any]) -> tuple[s
                     raise
                 raw.invalidate(exc)
         finally:
-            if raw.is_valid and _checks_in_without_io(sync_engine.pool):
-                raw.close()  # back into the pool's queue: no driver call, so no greenlet needed
-            else:  # it may be closed (an overflow connection, or invalidated): the driver is awaited
-                await greenlet_spawn(raw.close)
+            await greenlet_spawn(raw.close)
     return await _store_async(engine, params)
-
-
-def _checks_in_without_io(pool: Any) -> bool:
-    """Whether returning a valid connection to ``pool`` only puts it back in its queue.  A QueuePool closes a
-    returned connection (a driver call) only when its queue already holds ``size()`` of them (an overflow
-    connection); reset-on-return rolls back nothing here, since no transaction was begun on the connection."""
-    return isinstance(pool, QueuePool) and pool.checkedin() < pool.size()
 
 
 def _lost_connection(driver: Any, exc: BaseException) -> bool:
