@@ -36,7 +36,7 @@ bare Litestar          0.13 ms              0.09 ms (quiet); 0.14 ms (loaded)
 =====================  ===================  =====================================================
 
 Then (wip/intake3): the statement run by the driver itself (asyncpg's prepared statement on a pooled
-connection taken and returned without greenlets; on SQLite group commit on the writer thread through
+connection; on SQLite group commit on the writer thread through
 the sqlite3 cursor), one edge middleware (the JSON APIs skip session and CSRF), security headers
 encoded once, token verification without base64's Python loop.  Every run below was loaded: other
 sessions' benchmarks ran beside it (load average from ``uptime`` given), so the bare handler of the
@@ -64,7 +64,10 @@ run; compared with main in the same conditions the server CPU per PostgreSQL res
 20-30 % and per SQLite response by 50-70 %.
 In-process (the app called as ASGI, 16 concurrent, no HTTP server; ``process_time`` per request) the
 PostgreSQL intake went from 1.47 to 1.0 ms (loaded) and, in quieter moments, to 0.33-0.66 ms after the
-last two steps (the pool without greenlets); py-spy shows the rest of a PostgreSQL request dominated by the socket writes to the
+last two steps (the pool's connection taken and returned without greenlets).  Those two steps were
+then taken out again on main: they reached into SQLAlchemy's pool internals (``_pre_ping``, queue
+counts, a MissingGreenlet raised before any I/O, warning filters changed around it), which an upgrade
+may break silently; the figures in the wip/intake3 column above include them.  py-spy shows the rest of a PostgreSQL request dominated by the socket writes to the
 server and to the client.  Grouping several answers into one PostgreSQL statement (``unnest``) was
 tried and measured no better, so it is not used.  The edge middleware costs 5-8 us on a JSON API
 request (the four layers it replaces: 12-16 us).
