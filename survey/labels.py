@@ -190,7 +190,7 @@ LABELS: dict[str, dict[str, str]] = {
     #: where a PAR criterion's points come from, and the SIPAS figure it reads
     "par_source": {
         "appraisal": N_("Thẩm định"),
-        "survey": N_("Điều tra xã hội học"),
+        "expert_survey": N_("Điều tra xã hội học"),
         "sipas": N_("Chỉ số SIPAS"),
         "admin_766": N_("Tỷ lệ theo QĐ 766"),
         "bonus_penalty": N_("Thưởng, trừ điểm"),
