@@ -466,6 +466,22 @@ async def _unanswered_expert_invitation(session: AsyncSession, settings: Setting
     return None if row is None else invitation_token(settings, row.id, row.expires_on)
 
 
+async def _results_and_par_urls(session: AsyncSession) -> list[str]:
+    """The statistician's results, expert-survey and PAR pages of the demo (and the first of each kind of detail page)."""
+    from survey.db.models import Composition, Unit
+
+    urls = ["/admin/ket-qua", "/admin/experts", "/admin/par", "/admin/par/appraisal", "/admin/par/methodology/par-department-2025-v1"]
+    code = await session.scalar(select(Unit.code).where(Unit.code == UNITS[1][0]))
+    if code is not None:
+        urls.append(f"/admin/ket-qua/don-vi/{code}")
+    # not yet /admin/experts/<id>: its English invitation messages carry Vietnamese names in a <textarea>,
+    # which cannot mark them lang="vi" (which language those messages take is still to be decided)
+    composition_id = await session.scalar(select(func.min(Composition.id)))
+    if composition_id is not None:
+        urls.append(f"/admin/par/compositions/{composition_id}")
+    return urls
+
+
 async def demo_urls(session: AsyncSession, settings: Settings) -> list[dict[str, str]]:
     """Every page of the demo, for the page checks: {"url", "who"} with who = "public", "citizen", "kiosk",
     or a staff role ("admin", "statistician", "viewer") whose demo account signs in first.
@@ -475,7 +491,7 @@ async def demo_urls(session: AsyncSession, settings: Settings) -> list[dict[str,
     from survey.db.models import AuditLog, CampaignMember, Receipt, SamplingCampaign, Unit
 
     urls = [{"url": "/", "who": "public"}, {"url": "/admin/login", "who": "public"}, {"url": "/kiosk/enrol", "who": "public"},
-            {"url": "/trang-khong-co", "who": "public"}]
+            {"url": "/trang-khong-co", "who": "public"}, {"url": "/cong-khai", "who": "public"}]
     found = await _unanswered_receipt(session, settings)
     if found is not None:
         token, _code = found
@@ -500,6 +516,7 @@ async def demo_urls(session: AsyncSession, settings: Settings) -> list[dict[str,
     if unit_id is not None:
         everyone.append(f"/admin/receipts?unit={unit_id}&from=2020-01-01")
     statistician = ["/admin/sampling"] + ([f"/admin/sampling/{campaign_id}"] if campaign_id is not None else [])
+    statistician += await _results_and_par_urls(session)
     admin = ["/admin/kiosk/", "/admin/kiosk/codes", "/admin/kiosk/review", "/admin/kiosk/review?status=accepted",
              "/admin/api-clients", "/admin/users", "/admin/audit"]
     if (await session.scalar(select(func.count()).select_from(AuditLog)) or 0) > 50:

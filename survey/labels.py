@@ -187,6 +187,30 @@ LABELS: dict[str, dict[str, str]] = {
         "commune": N_("Khối xã, đặc khu"),
         "ward": N_("Khối phường"),
     },
+    #: where a PAR criterion's points come from, and the SIPAS figure it reads
+    "par_source": {
+        "appraisal": N_("Thẩm định"),
+        "expert_survey": N_("Điều tra xã hội học"),
+        "sipas": N_("Chỉ số SIPAS"),
+        "admin_766": N_("Tỷ lệ theo QĐ 766"),
+        "bonus_penalty": N_("Thưởng, trừ điểm"),
+    },
+    "par_measure": {
+        "sipas": N_("Chỉ số SIPAS"),
+        "pillar": N_("Trụ cột"),
+    },
+    "sipas_pillar": {
+        "access": N_("Tiếp cận dịch vụ"),
+        "procedure": N_("Thủ tục hành chính"),
+        "officer": N_("Công chức trực tiếp giải quyết công việc"),
+        "result": N_("Kết quả giải quyết công việc"),
+        "feedback": N_("Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị"),
+    },
+    #: an index run's state
+    "run_status": {
+        "draft": N_("bản nháp"),
+        "published": N_("đã công bố"),
+    },
     "index_source": {
         "sample": N_("Mẫu xác suất"),
         "self_selected": N_("Tự nguyện qua QR/kiosk — không phải mẫu xác suất"),

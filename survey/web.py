@@ -11,13 +11,14 @@ Language rules (one place for every page):
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response import Template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from survey import i18n, labels
 from survey.security.headers import csp_nonce
@@ -53,7 +54,18 @@ def context_for(lang: str, timezone: str) -> dict[str, Any]:
         "label": lambda kind, code: labels.label(kind, code, lang),
         "msg": lambda e: _message(e, lang),
         "inline_css": inline_css,
+        "legal_refs": legal_refs,
     }
+
+
+#: the number of a Vietnamese legal document (766/QĐ-TTg, 61/2018/NĐ-CP): it stays Vietnamese in English text
+LEGAL_REF = re.compile(r"\b\d+(?:/\d{4})?/[A-ZĐ]+-[A-Za-zĐ]+")
+
+
+def legal_refs(text: str) -> Markup:
+    """``text`` escaped, with the legal documents it cites marked ``lang="vi"`` (an English label of a
+    methodology may cite "Decision 766/QĐ-TTg")."""
+    return Markup(LEGAL_REF.sub(lambda m: f'<span lang="vi">{m.group(0)}</span>', str(escape(text))))
 
 
 @cache

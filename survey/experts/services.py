@@ -345,7 +345,7 @@ async def invitation_list(session: AsyncSession, panel_id: int, settings: Settin
     """Invitations with link, message text and status (the reminder list when ``pending_only``). Admin-only data."""
     panel = await get_panel(session, panel_id)
     q = (
-        select(ExpertInvitation, ExpertMember, ExpertGroup.name, Unit.name, ExpertSubmission.submitted_at)
+        select(ExpertInvitation, ExpertMember, ExpertGroup.name, ExpertGroup.name_en, Unit.name, ExpertSubmission.submitted_at)
         .join(ExpertMember, ExpertMember.id == ExpertInvitation.member_id)
         .join(ExpertGroup, ExpertGroup.id == ExpertMember.group_id)
         .outerjoin(Unit, Unit.id == ExpertMember.unit_id)
@@ -357,14 +357,14 @@ async def invitation_list(session: AsyncSession, panel_id: int, settings: Settin
         select(ExpertRating.invitation_id).join(ExpertInvitation).join(ExpertMember).where(ExpertMember.panel_id == panel_id).distinct()
     ))
     out = []
-    for inv, member, group, unit_name, submitted_at in (await session.execute(q)).all():
+    for inv, member, group, group_en, unit_name, submitted_at in (await session.execute(q)).all():
         if pending_only and submitted_at is not None:
             continue
         token = invitation_token(settings, inv.id, inv.expires_on)
         url = invitation_url(settings, token)
         status = "submitted" if submitted_at else "started" if inv.id in started else "opened" if inv.opened_at else "sent"
         out.append({
-            "id": inv.id, "member_id": member.id, "name": member.name, "title": member.title, "group": group, "unit": unit_name or "",
+            "id": inv.id, "member_id": member.id, "name": member.name, "title": member.title, "group": group, "group_en": group_en or "", "unit": unit_name or "",
             "contact": member.contact, "url": url, "token": token, "status": status, "submitted_at": submitted_at,
             "reminders": inv.reminders, "last_reminded_at": inv.last_reminded_at,
             "message": message_text(lang, name=member.name, title=member.title, panel_name=panel.name, url=url, expires_on=inv.expires_on),

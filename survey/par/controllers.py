@@ -35,6 +35,16 @@ async def _index_runs(db_session: AsyncSession) -> list:
     return await indices.list_runs(db_session)
 
 
+def block_label(c, lang: str) -> str | None:
+    """The label of a composition's block in ``lang``, from its methodology (None when the file is no longer
+    shipped: the page then shows the Vietnamese label the composition stored)."""
+    try:
+        m = meth.get(c.methodology_id)
+    except LookupError:
+        return None
+    return next((b.label.in_(lang) for b in m.blocks if b.code == c.block), None)
+
+
 async def _index(request: Request, db_session: AsyncSession, *, errors=(), values=None, status: int = 200) -> Template:
     lang = current_language(request)
     ms = list(meth.all_methodologies().values())
@@ -43,6 +53,7 @@ async def _index(request: Request, db_session: AsyncSession, *, errors=(), value
         "methodologies": [{"id": m.id, "title": m.title.in_(lang), "blocks": [{"code": b.code, "label": b.label.in_(lang)} for b in m.blocks],
                            "components": {k: m.maximum(k) for k in meth.COMPONENTS}} for m in ms],
         "compositions": await svc.list_compositions(db_session),
+        "block_label": block_label,
         "runs": await _index_runs(db_session),
         "panels": await experts.list_panels(db_session),
         "errors": list(errors),
@@ -145,7 +156,8 @@ async def composition_page(request: Request, db_session: NamedDependency[AsyncSe
     m = meth.get(comp.methodology_id)
     lang = current_language(request)
     crits = [{"id": c.id, "label": c.label.in_(lang), "source": c.source, "max_points": c.max_points} for c in m.criteria]
-    return admin_page(request, "admin/par_composition.html", {"c": comp, "criteria": crits, "classes": m.summary(lang)["classes"]})
+    return admin_page(request, "admin/par_composition.html", {"c": comp, "criteria": crits, "classes": m.summary(lang)["classes"],
+                                                              "block": block_label(comp, lang)})
 
 
 @post("/compositions/{cid:int}/publish", name="par:publish", guards=STATISTICIAN, status_code=303)
@@ -159,7 +171,7 @@ async def publish(request: Request, db_session: NamedDependency[AsyncSession], c
         lang = current_language(request)
         crits = [{"id": c.id, "label": c.label.in_(lang), "source": c.source, "max_points": c.max_points} for c in m.criteria]
         return admin_page(request, "admin/par_composition.html", {"c": comp, "criteria": crits, "classes": m.summary(lang)["classes"],
-                                                                  "errors": [{"field": "publish", "message": str(exc)}]}, status_code=409)
+                                                                  "block": block_label(comp, lang), "errors": [{"field": "publish", "message": str(exc)}]}, status_code=409)
     return Redirect(f"/admin/par/compositions/{cid}", status_code=303)
 
 
