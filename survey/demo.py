@@ -468,9 +468,12 @@ async def _unanswered_expert_invitation(session: AsyncSession, settings: Setting
 
 async def _results_and_par_urls(session: AsyncSession) -> list[str]:
     """The statistician's results, expert-survey and PAR pages of the demo (and the first of each kind of detail page)."""
-    from survey.db.models import Composition, Unit
+    from survey.db.models import Appraisal, Composition, Unit
 
-    urls = ["/admin/ket-qua", "/admin/experts", "/admin/par", "/admin/par/appraisal", "/admin/par/methodology/par-department-2025-v1"]
+    urls = ["/admin/ket-qua", "/admin/experts", "/admin/par", "/admin/par/methodology/par-department-2025-v1"]
+    seeded = (await session.execute(select(Appraisal.year, Appraisal.methodology_id).limit(1))).first()
+    if seeded is not None:  # the appraisal points the demo imported (without year and methodology the page is a 404)
+        urls.append(f"/admin/par/appraisal?year={seeded[0]}&methodology={seeded[1]}")
     code = await session.scalar(select(Unit.code).where(Unit.code == UNITS[1][0]))
     if code is not None:
         urls.append(f"/admin/ket-qua/don-vi/{code}")
