@@ -105,9 +105,7 @@ async def test_fast_path_row_equals_the_sqlalchemy_paths_row(db, settings):
 
 # --------------------------------------------------------------------------- SQLite group commit
 
-sqlite_only = pytest.mark.skipif(
-    is_postgres(), reason="group commit is SQLite's (PostgreSQL commits each statement itself)"
-)
+sqlite_only = pytest.mark.sqlite_only  # group commit is SQLite's (PostgreSQL commits each statement itself)
 
 
 async def _in_one_group(coros, monkeypatch) -> tuple[list, list[int]]:
