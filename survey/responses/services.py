@@ -16,12 +16,12 @@ from sqlalchemy import Connection, Text, bindparam, case, cast, exists, func, se
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.util import greenlet_spawn
 
 from survey.db.base import utcnow
 from survey.db.driver_sql import driver_statement
 from survey.db.engine import checkout_gate
 from survey.db.models import Receipt, Response
+from survey.db.relay import connection_relay
 from survey.db.write_turns import insert_row, sqlite_file_url, sqlite_group_call
 from survey.questionnaires import registry
 from survey.responses import readmodel
@@ -311,6 +311,8 @@ def _pg_insert() -> tuple[Any, frozenset[str]]:
 async def _store_asyncpg(engine: AsyncEngine, params: dict[str, Any]) -> tuple[str | None, Any]:
     """PostgreSQL: the same statement as :func:`_store_async`, executed by asyncpg itself on a connection of the
     engine's pool (its prepared-statement cache; no SQLAlchemy execution context, cursor or result per call).
+    Under load the connection goes from one request straight to the next waiting one
+    (:mod:`survey.db.relay`), not through the pool.
 
     No transaction is begun on the connection, so asyncpg runs the statement in autocommit and the pool's
     reset on return has nothing to roll back.  A connection found dead is invalidated and the statement
@@ -319,23 +321,30 @@ async def _store_asyncpg(engine: AsyncEngine, params: dict[str, Any]) -> tuple[s
     sync_engine = engine.sync_engine
     insert = driver_statement(sync_engine, "responses.receipt_insert", _pg_insert)
     args = insert.args(params)
-    async with checkout_gate(engine):
-        raw = await engine.raw_connection()
+    relay = connection_relay(engine)
+    if relay is None:  # a pool without a fixed size (not how the app configures PostgreSQL)
+        return await _store_async(engine, params)
+    lease = await relay.acquire()
+    reusable = False
+    try:
+        driver = lease.driver
         try:
-            driver = raw.driver_connection
-            try:
-                inserted = await driver.fetchval(insert.sql, *args)
-                if inserted is not None:
-                    return inserted, None
+            inserted = await driver.fetchval(insert.sql, *args)
+            if inserted is not None:
+                result = inserted, None
+            else:
                 why_not = driver_statement(sync_engine, "responses.why_not", _why_not)
                 row = await driver.fetchrow(why_not.sql, *why_not.args(params))
-                return None, (row[0], row[1])
-            except Exception as exc:
-                if not _lost_connection(driver, exc):
-                    raise
-                raw.invalidate(exc)
-        finally:
-            await greenlet_spawn(raw.close)
+                result = None, (row[0], row[1])
+            reusable = True
+            return result
+        except Exception as exc:
+            if not _lost_connection(driver, exc):
+                reusable = True  # the statement failed, the connection is fine (autocommit: nothing to undo)
+                raise
+            lease.raw.invalidate(exc)
+    finally:
+        await relay.release(lease, reusable=reusable)
     return await _store_async(engine, params)
 
 
