@@ -192,6 +192,8 @@ async def measure(name: str, server: Server, conns: int, seconds: float, one, pg
     return Phase(name, r.rate, r.done, r.errors, (cpu1 - cpu0) * 1000 / max(r.done, 1), r.pct(0.5), r.pct(0.99), new)
 
 
+#: receipts seeded for the load generator's phases (warm-ups and 16, 64, 64, 16); wrk's phases get 4 x 20,000 more
+LOADGEN_TOKENS = 50000
 WRK = shutil.which("wrk")
 #: wrk's Lua: each thread posts its share of the tokens (one per request) with the same answers
 WRK_SCRIPT = """
@@ -250,7 +252,7 @@ async def intake(backend: str, url: str, seconds: float, items: list[str]) -> tu
     await asyncio.to_thread(upgrade, url)
     secret = secrets.token_hex(32)
     settings = replace(Settings(), database_url=url, secret_key=secret, public_url="http://127.0.0.1:8000")
-    tokens = await seed(url, settings, 30000 + (80000 if WRK else 0))
+    tokens = await seed(url, settings, LOADGEN_TOKENS + (80000 if WRK else 0))
     env = {"HAILONG_DATABASE_URL": url, "HAILONG_SECRET_KEY": secret, "HAILONG_PUBLIC_URL": settings.public_url}
     server = Server("survey.asgi:app", REPO, env)
     next_token = 0
@@ -258,12 +260,16 @@ async def intake(backend: str, url: str, seconds: float, items: list[str]) -> tu
     async def one(conn: Connection, _i: int) -> bool:
         nonlocal next_token
         i, next_token = next_token, next_token + 1
+        if i >= LOADGEN_TOKENS:
+            raise RuntimeError(f"the {LOADGEN_TOKENS} seeded receipts are used up: raise LOADGEN_TOKENS")
         body = {"token": tokens[i], "answers": {k: 1 + (i + j) % 5 for j, k in enumerate(items)}, "overall": 1 + i % 5}
         return (await conn.request("POST", "/api/v1/responses", body)).status == 201
 
     try:
-        await drive("warm-up", server.url, 300, 16, one)
-        await drive("warm-up", server.url, 300, 64, one)
+        # warm until the server's caches, the pool and the database's pages are in their steady state (a shorter
+        # warm-up left the first measured phase 10-20 % slower than the same phase run again later)
+        await drive("warm-up", server.url, 10**9, 16, one, time_limit=1.5)
+        await drive("warm-up", server.url, 10**9, 64, one, time_limit=1.5)
         pg = url if backend == "postgresql" else None
         half = seconds / 2
         p16, p64 = await abba(
@@ -272,7 +278,7 @@ async def intake(backend: str, url: str, seconds: float, items: list[str]) -> tu
         )
         if not WRK:
             return p16, p64
-        rest = iter([tokens[30000 + i * 20000:30000 + (i + 1) * 20000] for i in range(4)])
+        rest = iter([tokens[LOADGEN_TOKENS + i * 20000:LOADGEN_TOKENS + (i + 1) * 20000] for i in range(4)])
         answers = {k: 1 + j % 5 for j, k in enumerate(items)}
         w16, w64 = await abba(
             lambda: asyncio.to_thread(wrk_phase, f"{backend}: same, wrk load, 16 conns", server, next(rest), 16, half, answers, pg),

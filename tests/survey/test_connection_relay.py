@@ -9,10 +9,11 @@ loses nothing.  Then the real intake under a burst larger than the pool, on the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from survey.db.engine import make_engine
 from survey.db.models import Response
@@ -183,3 +184,34 @@ async def test_intake_burst_larger_than_the_pool(db, settings):
     finally:
         await engine.dispose()
     assert await db.scalar(select(func.count()).select_from(Response)) == 60
+
+
+async def test_a_sustained_burst_does_not_starve_the_rest_of_the_app(db, settings):
+    """While answers keep every connection busy, a page's own checkout still gets one before the pool's timeout:
+    the relay gives a connection back to the pool after MAX_HOLD_SECONDS, where the page waits first in line."""
+    unit = await make_unit(db)
+    receipt = await make_receipt(db, unit, dossier_code="000.00.01.H01-261202-9999")
+    engine = make_engine(settings.database_url, pool_size=2, max_overflow=0, pool_timeout=3)
+    sub = pages.receipt_submission(receipt.id, answers={"access": 4, "procedure": 5, "officer": 3, "result": 4, "feedback": 2},
+                                   overall=4, expectations=[], comment=None, language="vi")
+    stop = asyncio.Event()
+    answered = 0
+
+    async def keep_answering() -> None:  # the same receipt again and again: a 409 each time, through the relay
+        nonlocal answered
+        while not stop.is_set():
+            with contextlib.suppress(services.AlreadyAnswered):
+                await services.store_receipt_response(engine, sub)
+            answered += 1
+
+    burst = [asyncio.ensure_future(keep_answering()) for _ in range(12)]
+    try:
+        await asyncio.sleep(0.3)
+        before = answered
+        async with engine.connect() as conn:  # raises TimeoutError after 3 s if the relay kept both connections
+            assert await conn.scalar(text("SELECT 1")) == 1
+        assert answered > before  # the burst was still going while the page waited
+    finally:
+        stop.set()
+        await asyncio.gather(*burst)
+        await engine.dispose()

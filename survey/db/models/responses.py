@@ -49,7 +49,8 @@ class Response(Base):
     receipt_id: Mapped[int | None] = mapped_column(
         BigIntId, ForeignKey("receipts.id", ondelete="RESTRICT"), unique=True
     )
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    #: searched by ix_responses_unit_id_submitted_at (migration 0004), whose leading column it is
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
     procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id", ondelete="RESTRICT"))
     questionnaire_id: Mapped[str] = mapped_column(String(40))
     questionnaire_version: Mapped[int] = mapped_column(Integer)
@@ -65,7 +66,8 @@ class Response(Base):
     device_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Client-generated UUID for idempotent replay (kiosk offline queue)
     client_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
-    device_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: searched by ix_responses_device_id_device_time (migration 0002), whose leading column it is
+    device_id: Mapped[int | None] = mapped_column(Integer)
     #: Names of the integrity rules that fired; flagged responses are excluded from indices until accepted
     integrity_flags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     review_status: Mapped[str] = mapped_column(String(10), default="accepted")
