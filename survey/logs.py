@@ -5,7 +5,8 @@ and every field are JSON-encoded, so a user-controlled value (a path with ``%0A`
 start a line of its own or pose as another field.  An exception's traceback goes into the ``exc`` field
 of the same line.  The request id is the client's ``X-Request-ID`` when it is a short token of safe
 characters, else a new one (a random prefix drawn once per process and a counter: unique across
-processes without a system call per request; it names a request, it authorises nothing); it is echoed in the response's ``X-Request-ID`` header.
+processes without a system call per request; it names a request, it authorises nothing); it is echoed
+in the response's ``X-Request-ID`` header.
 """
 
 from __future__ import annotations

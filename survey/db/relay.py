@@ -13,8 +13,9 @@ healthy and younger than :data:`MAX_HOLD_SECONDS` since it left the pool; then i
 pool gives it to whoever waits there first (a page, a session lookup) before the relay's next
 checkout.  Other parts of the app thus wait at most about that long for a connection, as they would
 in the pool's own queue, and the pool's recycling and invalidation still apply to every connection.
-It uses the pool's public API only (``AsyncEngine.raw_connection``, ``close``, ``invalidate``).  Statements run on a relayed connection must leave it as the pool would
-(no open transaction): the intake's one autocommit statement does.
+It uses the pool's public API only (``AsyncEngine.raw_connection``, ``close``, ``invalidate``).
+Statements run on a relayed connection must leave it as the pool would (no open transaction): the
+intake's one autocommit statement does.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class ConnectionRelay:
 _RELAYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-#: the last relay looked up, by (sync engine, loop): one app process has one of each
+#: the last relay looked up, by (engine, loop): one app process has one of each (it keeps that engine alive)
 _last: tuple[Any, Any, ConnectionRelay | None] = (None, None, None)
 
 
@@ -132,10 +133,10 @@ def connection_relay(engine: AsyncEngine) -> ConnectionRelay | None:
     """The relay of ``engine`` for the running loop, as wide as its pool; None for a pool without a fixed size."""
     global _last
     loop = asyncio.get_running_loop()
-    if _last[0] is engine.sync_engine and _last[1] is loop:
+    if _last[0] is engine and _last[1] is loop:
         return _last[2]
     relay = _relay_for(engine, loop)
-    _last = (engine.sync_engine, loop, relay)
+    _last = (engine, loop, relay)
     return relay
 
 
@@ -149,4 +150,6 @@ def _relay_for(engine: AsyncEngine, loop: asyncio.AbstractEventLoop) -> Connecti
         for old in [key for key in per_loop if key.is_closed()]:
             del per_loop[old]
         relay = per_loop[loop] = ConnectionRelay(engine, capacity)
+    elif relay._engine() is not engine:  # another AsyncEngine over the same pool: check out through the live one
+        relay._engine = weakref.ref(engine)
     return relay
